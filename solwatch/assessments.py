@@ -1,0 +1,82 @@
+"""Assessing stored cases on a day: the store's materialized dates, and the clocks only
+where per-entry deadlines straddle the day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, or_
+
+from solwatch.alerts import AlertKind, Thresholds
+from solwatch.limitations import compute_limitation
+from solwatch.reports import Assessment, assess, urgency
+from solwatch.store import Case, iter_cases, load_facts, record_of
+
+# What puts a case on the at-risk list when no --kind is given: the clock and the data that
+# drives it. Action prompts and CEAR candidates are shown on listed cases and can be asked for.
+DEFAULT_AT_RISK = frozenset({
+    AlertKind.EXPIRED, AlertKind.DUE, AlertKind.BLANK_SOL, AlertKind.UNCOMPUTABLE,
+    AlertKind.SOL_LATER_THAN_LAW, AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER,
+})
+
+
+def assess_batch(cases: list[Case], today: date, thresholds: Thresholds,
+                 *, session: Session) -> list[Assessment]:
+    records = [record_of(case) for case in cases]
+    straddling = [case for case, record in zip(cases, records, strict=True)
+                  if record.needs_clocks(today)]
+    facts = load_facts(straddling, session=session) if straddling else {}
+    numbers = {facts[case_id].case_number: facts[case_id] for case_id in facts}
+    return [
+        assess(record, today, thresholds,
+               compute_limitation(numbers[record.case_number])
+               if record.case_number in numbers else None)
+        for record in records
+    ]
+
+
+def assess_cases(
+    today: date, thresholds: Thresholds, *, session: Session, where: Iterable[Any] = ()
+) -> Iterator[Assessment]:
+    """Every case matching `where`, assessed on `today`, in storage order."""
+    for cases in iter_cases(session=session, where=where):
+        yield from assess_batch(cases, today, thresholds, session=session)
+
+
+def at_risk(
+    today: date, thresholds: Thresholds, *, session: Session, within: int = 365,
+    center: str | None = None, port: str | None = None,
+    kinds: frozenset[AlertKind] | None = None,
+) -> list[Assessment]:
+    """Open cases with a qualifying alert, most urgent first.
+
+    `due` qualifies only within `within` days. Without `kinds`, DEFAULT_AT_RISK qualify.
+    """
+    wanted = kinds or DEFAULT_AT_RISK
+    horizon = within
+    if AlertKind.REQUEST_WAIVER in wanted:
+        horizon = max(horizon, thresholds.request_waiver_days)
+    if AlertKind.PREPENALTY_SHORT_WINDOW in wanted:
+        horizon = max(horizon, thresholds.prepenalty_short_days)
+    conditions: list[Any] = [col(Case.is_open).is_(True)]
+    if center is not None:
+        conditions.append(Case.center == center)
+    if port is not None:
+        conditions.append(Case.port_code == port)
+    if not wanted & {AlertKind.CEAR_REFERRAL, AlertKind.SOL_EARLIER_THAN_LAW}:
+        # An index range scan: only cases whose earliest clock ends inside the horizon, or
+        # whose data needs attention, can qualify.
+        conditions.append(or_(col(Case.limitation_date) <= today + timedelta(days=horizon),
+                              col(Case.attention).is_(True)))
+    found = []
+    for assessment in assess_cases(today, thresholds, session=session, where=conditions):
+        alerts = set(assessment.alerts) & wanted
+        days = assessment.standing.days_remaining
+        if AlertKind.DUE in alerts and (days is None or days > within):
+            alerts.discard(AlertKind.DUE)
+        if alerts:
+            found.append(assessment)
+    found.sort(key=urgency)
+    return found

@@ -1,0 +1,450 @@
+"""The `solwatch` command: each command parses its options, calls the library, prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from solwatch import schema
+from solwatch.alerts import AlertKind
+from solwatch.assessments import assess_cases, at_risk
+from solwatch.centers import center_label, normalize_center
+from solwatch.config import ConfigError, Settings, load_settings
+from solwatch.dates import parse_date, today_in, weekday_name
+from solwatch.explain import explain
+from solwatch.extract import KINDS, ExtractError, kind_of
+from solwatch.importer import import_extracts
+from solwatch.limitations import compute_limitation
+from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars, write_csv
+from solwatch.stats import STAT_KEYS, tally
+from solwatch.store import find_case, load_facts, make_engine, mark_all_pending, \
+    recompute_pending
+
+EXIT_BAD_INPUT = 2
+
+
+class Failure(click.ClickException):
+    """Bad usage or bad input: the message goes to stderr and the exit code is 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"solwatch: {self.format_message()}", err=True)
+
+
+@dataclass
+class App:
+    config_path: Path | None
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    out: Console = field(default_factory=lambda: _console())
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_path)
+            except ConfigError as error:
+                raise Failure(str(error)) from None
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database.url)
+        return self._engine
+
+    def today(self, as_of: str | None) -> date:
+        if as_of is None:
+            return today_in(self.settings.schedule.timezone)
+        try:
+            return parse_date(as_of)
+        except ValueError as error:
+            raise Failure(f"--as-of: {error}") from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on a database that exists at the current schema."""
+        try:
+            current = schema.is_current(self.engine)
+        except Exception as error:  # noqa: BLE001  (any driver error: say which database)
+            raise Failure(f"cannot open the database {self.safe_url}: {error}") from None
+        if not current:
+            raise Failure(f"the database {self.safe_url} is not initialized or is out of "
+                          f"date: run `solwatch init` first")
+        with Session(self.engine) as session:
+            yield session
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def offices(self) -> dict[str, str]:
+        return {code: route.office for code, route in self.settings.routing.ports.items()}
+
+
+def _console() -> Console:
+    """Standard output; wide when it is a file or pipe, so no case number is ever cut."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
+
+
+pass_app = click.make_pass_decorator(App)
+AS_OF = click.option("--as-of", metavar="YYYY-MM-DD",
+                     help="The day to assess on (default: today in the configured time zone).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Configuration file (default: $SOLWATCH_CONFIG, else ./solwatch.toml).")
+@click.version_option(package_name="solwatch")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """solwatch: statute-of-limitations watch over CBP penalty cases."""
+    ctx.obj = App(config_path)
+
+
+@main.command()
+@pass_app
+def init(app: App) -> None:
+    """Create or upgrade the database schema and compute any cases not yet computed."""
+    try:
+        schema.upgrade(app.engine)
+    except Exception as error:  # noqa: BLE001
+        raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
+    with app.session() as session:
+        computed = recompute_pending(session=session)
+        session.commit()
+    click.echo(f"Database ready: {app.safe_url}"
+               + (f" ({computed} cases recomputed)" if computed else ""))
+
+
+@main.command()
+@pass_app
+def recompute(app: App) -> None:
+    """Recompute every case's limitation fields (after a rules or holiday change)."""
+    with app.session() as session:
+        mark_all_pending(session=session)
+        computed = recompute_pending(session=session)
+        session.commit()
+    click.echo(f"Recomputed {computed} cases.")
+
+
+def _extract_files(paths: tuple[Path, ...], kind: str | None) -> list[tuple[Path, str]]:
+    files: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            found = [(path / f"{name}.csv", name) for name in KINDS
+                     if (path / f"{name}.csv").is_file()]
+            if not found:
+                raise Failure(f"{path}: no cases.csv, entries.csv, waivers.csv, tolling.csv or "
+                              f"events.csv in this folder")
+            files += found
+        elif not path.is_file():
+            raise Failure(f"{path}: no such file or folder")
+        else:
+            try:
+                files.append((path, kind or kind_of(path)))
+            except ExtractError as error:
+                raise Failure(str(error)) from None
+    return files
+
+
+@main.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(KINDS), help="The kind of a single file whose name "
+              "does not say it.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Load the valid rows; needs --rejects.")
+@click.option("--rejects", type=click.Path(path_type=Path, dir_okay=False),
+              help="Where --skip-invalid writes rejected rows, with their reasons.")
+@AS_OF
+@pass_app
+def import_(app: App, paths: tuple[Path, ...], kind: str | None, dry_run: bool,
+            skip_invalid: bool, rejects: Path | None, as_of: str | None) -> None:
+    """Load extract CSV files or folders: all of it, or (with errors) none of it."""
+    if skip_invalid and rejects is None:
+        raise Failure("--skip-invalid needs --rejects FILE, so that no rejected row is lost")
+    files = _extract_files(paths, kind)
+    today = app.today(as_of)
+    err = Console(stderr=True)
+    with app.session() as session, Progress(
+        TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(f"reading {label}", total=total)
+            bar.update(tasks[label], completed=done)
+
+        computing = bar.add_task("computing limitation dates", total=None, visible=False)
+        report, rejected = import_extracts(
+            files, session=session, as_of=today, now=datetime.now(timezone.utc),
+            columns=app.settings.import_.columns, status_map=app.settings.import_.status_map,
+            dry_run=dry_run, skip_invalid=skip_invalid, progress=progress,
+            computing=lambda n: bar.update(computing, advance=n, visible=True),
+        )
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    for file in report.files:
+        click.echo(f"{file.path}: {file.rows} rows: {file.new} new, {file.changed} changed, "
+                   f"{file.unchanged} unchanged, {file.rejected} rejected")
+    if rejects is not None and skip_invalid and rejected:
+        with rejects.open("w", encoding="utf-8-sig", newline="") as handle:
+            write_csv(handle, ("file", "line", "column", "reason", "row"), (
+                {"file": error.path, "line": error.line, "column": error.column,
+                 "reason": error.reason, "row": ",".join(row.cells)}
+                for error, row in rejected))
+        click.echo(f"{len(rejected)} rejected rows written to {rejects}")
+    if report.committed:
+        click.echo(f"Imported; limitation dates computed for {report.computed} cases.")
+    elif dry_run and not report.errors:
+        click.echo("Dry run: everything is valid; nothing was written.")
+    else:
+        reason = "dry run" if dry_run else f"{len(report.errors)} problems"
+        raise Failure(f"nothing was imported ({reason})")
+
+
+def _center_option(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalize_center(value)
+    except ValueError as error:
+        raise Failure(f"--center: {error}") from None
+
+
+@main.command()
+@click.argument("case_number")
+@AS_OF
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_app
+def show(app: App, case_number: str, as_of: str | None, fmt: str) -> None:
+    """One case, its limitation date and how it was derived."""
+    today = app.today(as_of)
+    with app.session() as session:
+        case = find_case(case_number, session=session)
+        if case is None:
+            raise Failure(f"no case {case_number!r}")
+        facts = load_facts([case], session=session)[case.id]  # type: ignore[index]
+        from solwatch.store import record_of
+        record = record_of(case)
+    limitation = compute_limitation(facts)
+    from solwatch.reports import assess
+    assessment = assess(record, today, app.settings.alerts.thresholds, limitation)
+    steps = explain(limitation, assessment.standing, today, assessment.fallback)
+    row = case_row(assessment, app.offices)
+    if fmt == "json":
+        row["explanation"] = [{"text": s.text, "source": s.source,
+                               "date": s.result.isoformat() if s.result else None}
+                              for s in steps]
+        click.echo(json.dumps(row, indent=2))
+        return
+    _print_case(row, assessment, today, steps)
+
+
+def _print_case(row: dict[str, Any], assessment: Assessment, today: date,
+                steps: list[Any]) -> None:
+    def show_value(value: Any) -> str:
+        return "blank" if value in (None, "") else str(value)
+
+    limit = assessment.standing.limitation_date
+    echo = click.echo
+    echo(f"Case {row['case_number']}  {row['status']}")
+    echo(f"  {row['case_type']}, statute {show_value(row['statute'])}, culpability "
+         f"{show_value(row['culpability'])}")
+    echo(f"  importer {show_value(row['importer_name'])} ({show_value(row['importer_number'])})")
+    echo(f"  Center {center_label(row['center'])}; port {show_value(row['port_code'])}; "
+         f"FP&F office {show_value(row['fpf_office'])}")
+    echo(f"Rule: {show_value(row['rule'])}")
+    if limit is None:
+        echo(f"Limitation date: none: {row['missing_field']} is blank")
+    else:
+        days = row["days_remaining"]
+        when = f"{days} days remaining" if days >= 0 else f"passed {-days} days ago"
+        echo(f"Limitation date: {row['limitation_date']} ({weekday_name(limit)}), file by "
+             f"{row['file_by_date']}: {when} as of {today.isoformat()}")
+    if row["fallback_limitation_date"]:
+        echo(f"Fallback if fraud is not proven: {row['fallback_limitation_date']}")
+    echo(f"Recorded SOL date: {show_value(row['recorded_sol_date'])}")
+    echo(f"Entries: {row['entries_total']} ({row['entries_expired']} past the limit, "
+         f"${row['entries_expired_loss_amount']} loss of revenue); waivers: {row['waivers']}")
+    echo(f"Amounts: assessed ${show_value(row['assessed_amount'])}, collected "
+         f"${show_value(row['collected_amount'])}, uncollected "
+         f"${show_value(row['uncollected_amount'])}")
+    echo(f"Alerts: {', '.join(row['alerts']) or 'none'}")
+    echo("")
+    echo("How the date was derived:")
+    for number, step in enumerate(steps, 1):
+        echo(f"  {number}. {step.text}")
+        echo(f"     [{step.source}]")
+
+
+@main.command(name="at-risk")
+@click.option("--within", type=click.IntRange(min=0), default=365, show_default=True,
+              help="Days ahead that count as due.")
+@click.option("--center", help="Only this Center (CEE007, 007 or 7).")
+@click.option("--port", help="Only this port code.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in AlertKind]),
+              help="Only cases with this alert (repeatable).")
+@AS_OF
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@pass_app
+def at_risk_command(app: App, within: int, center: str | None, port: str | None,
+                    kinds: tuple[str, ...], as_of: str | None, fmt: str) -> None:
+    """Open cases with any alert, most urgent first."""
+    today = app.today(as_of)
+    wanted = frozenset(AlertKind(k) for k in kinds) or None
+    with app.session() as session:
+        found = at_risk(today, app.settings.alerts.thresholds, session=session, within=within,
+                        center=_center_option(center), port=port, kinds=wanted)
+    rows = [case_row(assessment, app.offices) for assessment in found]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif fmt == "csv":
+        write_csv(click.get_text_stream("stdout"), CASE_FIELDS, rows)
+    else:
+        _print_table(app.out, rows, today)
+
+
+def _print_table(console: Console, rows: list[dict[str, Any]], today: date) -> None:
+    table = Table(title=f"At-risk cases as of {today.isoformat()}: {len(rows)}",
+                  title_justify="left")
+    for title in ("Case", "Center", "Port"):
+        table.add_column(title, no_wrap=True)
+    table.add_column("Importer", max_width=28)
+    for title in ("Rule", "Limit", "File by"):
+        table.add_column(title, no_wrap=True)
+    table.add_column("Days", justify="right", no_wrap=True)
+    table.add_column("Alerts")
+    table.add_column("Uncollected $", justify="right", no_wrap=True)
+    for row in rows:
+        days = row["days_remaining"]
+        table.add_row(
+            row["case_number"], row["center"] or "", row["port_code"] or "",
+            row["importer_name"] or "", row["rule"] or "", row["limitation_date"] or "-",
+            row["file_by_date"] or "-", "" if days is None else str(days),
+            ", ".join(row["alerts"]), row["uncollected_amount"] or "",
+            style="bold red" if "expired" in row["alerts"] else None,
+        )
+    console.print(table)
+
+
+@main.command()
+@AS_OF
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_app
+def stats(app: App, as_of: str | None, fmt: str) -> None:
+    """Per-Center totals of open, expired, blank-SOL and due cases."""
+    today = app.today(as_of)
+    with app.session() as session:
+        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds,
+                                            session=session))
+    if fmt == "json":
+        click.echo(json.dumps({
+            "as_of": today.isoformat(),
+            "centers": [{"center": code, **totals.as_dict()} for code, totals in
+                        centers.items()],
+            "total": total.as_dict(),
+        }, indent=2))
+        return
+    table = Table(title=f"Open cases by Center as of {today.isoformat()}", title_justify="left")
+    table.add_column("Center")
+    for key in STAT_KEYS:
+        table.add_column(key.replace("_", " "), justify="right")
+    for code, totals in [*centers.items(), ("Total", total)]:
+        values = totals.as_dict()
+        table.add_row(center_label(code) if code != "Total" else "Total",
+                      *(str(values[key]) for key in STAT_KEYS),
+                      style="bold" if code == "Total" else None)
+    app.out.print(table)
+
+
+@main.group()
+def export() -> None:
+    """Exports for spreadsheets and meetings."""
+
+
+@export.command(name="cases")
+@AS_OF
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="CSV file to write (default: standard output).")
+@pass_app
+def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
+    """Every case with its computed fields, as CSV."""
+    today = app.today(as_of)
+    with app.session() as session:
+        rows = (case_row(a, app.offices) for a in
+                assess_cases(today, app.settings.alerts.thresholds, session=session))
+        if out is None:
+            write_csv(click.get_text_stream("stdout"), CASE_FIELDS, rows)
+            return
+        partial = out.with_name(out.name + ".partial")
+        with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+            count = write_csv(handle, CASE_FIELDS, rows)
+        partial.replace(out)
+    click.echo(f"{count} cases written to {out}", err=True)
+
+
+@main.command()
+@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("solwatch-demo"), show_default=True,
+              help="Where to write the sample extract.")
+@click.option("--cases", "count", type=click.IntRange(min=20), default=300, show_default=True)
+@AS_OF
+@pass_app
+def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
+    """Sample data on the configured database (default: ./solwatch.db), then the at-risk
+    table and the stats."""
+    from solwatch.demo import write_sample
+
+    today = app.today(as_of)
+    write_sample(folder, today=today, count=count)
+    click.echo(f"Sample extract of {count} cases written to {folder}/")
+    schema.upgrade(app.engine)
+    with app.session() as session:
+        report, _ = import_extracts(
+            _extract_files((folder,), None), session=session, as_of=today,
+            now=datetime.now(timezone.utc))
+    if not report.committed:
+        for error in report.errors[:20]:
+            click.echo(str(error), err=True)
+        raise Failure("the sample extract did not import")
+    click.echo(f"Imported into {app.safe_url}.")
+    with app.session() as session:
+        found = at_risk(today, app.settings.alerts.thresholds, session=session, within=90)
+        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds,
+                                            session=session))
+    _print_table(app.out, [case_row(a, app.offices) for a in found[:25]], today)
+    click.echo(f"(first 25 of {len(found)} cases due within 90 days or needing attention; "
+               f"see `solwatch at-risk`)")
+    click.echo(f"Open: {total.open}; expired: {total.expired} "
+               f"(${dollars(total.expired_uncollected_cents)} uncollected); blank SOL: "
+               f"{total.blank_sol}; due within 90 days: {total.due_90}, within 365: "
+               f"{total.due_365}. Per Center: `solwatch stats`.")
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m solwatch`
+    main(prog_name="solwatch")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

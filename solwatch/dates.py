@@ -1,0 +1,81 @@
+"""Calendar arithmetic for limitation dates: anniversaries and business days.
+
+Every function works on `datetime.date`, never on datetimes: a limitation period ends on a
+calendar day, whatever the hour or time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from functools import cache
+
+import holidays
+from dateutil.relativedelta import relativedelta
+
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+_US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def add_years(start: date, years: int) -> date:
+    """The same month and day `years` later; 29 February becomes 28 February.
+
+    The anniversary is the last day on which suit is timely (U.S. v. Guldman, CIT 2004/2005:
+    a one-year waiver executed 5 Feb 2002 was still in effect on 5 Feb 2003). relativedelta
+    clips 29 February to the 28th, the earlier day, which is the conservative choice.
+    """
+    return start + relativedelta(years=years)
+
+
+@cache
+def _federal_holidays() -> holidays.HolidayBase:
+    return holidays.country_holidays("US", categories=("public",))
+
+
+def holiday_name(day: date) -> str | None:
+    """The U.S. federal holiday (as observed) falling on `day`, if any."""
+    name = _federal_holidays().get(day)
+    return str(name) if name else None
+
+
+def is_business_day(day: date) -> bool:
+    """Monday to Friday and not a U.S. federal holiday (5 U.S.C. §6103, as observed)."""
+    return day.weekday() < 5 and holiday_name(day) is None
+
+
+def file_by_date(limit: date) -> date:
+    """The last business day on or before `limit`.
+
+    A limitation date is never moved later for a weekend or holiday; staff are told to file by
+    the previous business day instead.
+    """
+    day = limit
+    while not is_business_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def parse_date(text: str) -> date:
+    """`YYYY-MM-DD` or `MM/DD/YYYY`; anything else raises ValueError with a reason."""
+    text = text.strip()
+    try:
+        if _ISO.fullmatch(text):
+            return date.fromisoformat(text)
+        match = _US.fullmatch(text)
+        if match:
+            month, day, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(f"not a real date: {text!r} ({exc})") from None
+    raise ValueError(f"not a date: {text!r} (expected YYYY-MM-DD or MM/DD/YYYY)")
+
+
+def today_in(timezone: str) -> date:
+    """Today's date in `timezone` (an IANA name); the one place the clock is read for dates."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def weekday_name(day: date) -> str:
+    return day.strftime("%A")

@@ -1,0 +1,415 @@
+"""Reading SEACATS-style extract CSVs (interface.md §1) into typed rows, or precise errors.
+
+Pure apart from reading the file it is given: no database, no configuration loading. Each row
+comes back either with typed values or with every problem found in it, as
+`FILE:LINE: column: reason`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from solwatch.centers import normalize_center
+from solwatch.dates import parse_date
+from solwatch.facts import CaseType, Culpability, EventKind, Status
+
+KINDS = ("cases", "entries", "waivers", "tolling", "events")
+EARLIEST_PLAUSIBLE = date(1950, 1, 1)
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "cases": (
+        "case_number",
+        "case_type",
+        "statute",
+        "culpability",
+        "status",
+        "center",
+        "port_code",
+        "importer_name",
+        "importer_number",
+        "violation_date",
+        "discovery_date",
+        "property_discovery_date",
+        "initiated_date",
+        "last_action_date",
+        "sol_date",
+        "assessed_amount",
+        "collected_amount",
+    ),
+    "entries": ("case_number", "entry_number", "entry_date", "loss_amount"),
+    "waivers": (
+        "case_number",
+        "signed_date",
+        "expires_date",
+        "term_years",
+        "revoked_date",
+        "revives",
+    ),
+    "tolling": ("case_number", "start_date", "end_date", "reason"),
+    "events": ("case_number", "event_date", "kind"),
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "cases": ("case_number", "status"),
+    "entries": ("case_number", "entry_number", "entry_date"),
+    "waivers": ("case_number", "signed_date"),
+    "tolling": ("case_number", "start_date", "end_date"),
+    "events": ("case_number", "event_date", "kind"),
+}
+# Dates of things that have already happened: one later than the as-of day is a typing error.
+PAST_DATES = frozenset(
+    {
+        "violation_date",
+        "discovery_date",
+        "property_discovery_date",
+        "initiated_date",
+        "last_action_date",
+        "entry_date",
+        "signed_date",
+        "revoked_date",
+        "start_date",
+        "end_date",
+        "event_date",
+    }
+)
+ALL_COLUMNS = frozenset(name for names in COLUMNS.values() for name in names)
+
+
+@dataclass(frozen=True)
+class RowError:
+    path: str
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.column}: {self.reason}"
+
+
+class ExtractError(Exception):
+    """A file that cannot be read at all (bad header, bad encoding, unknown kind)."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@dataclass
+class Row:
+    """One data row: its line, its cells as read, and typed values or errors."""
+
+    line: int
+    cells: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def header_key(name: str) -> str:
+    """Header names match ignoring case, spaces and underscores."""
+    return re.sub(r"[\s_\-]+", "", name.strip().lower())
+
+
+def check_column_mapping(columns: Mapping[str, str]) -> str | None:
+    """A problem with an `[import.columns]` table, or None."""
+    for source, target in columns.items():
+        if target not in ALL_COLUMNS:
+            return f"{source!r} maps to {target!r}, which is not an extract column"
+    return None
+
+
+def kind_of(path: Path) -> str:
+    """The extract kind from a file name such as `cases.csv` or `seacats_waivers_2026.csv`."""
+    stem = path.stem.lower()
+    if stem in KINDS:
+        return stem
+    tokens = set(re.split(r"[^a-z]+", stem))
+    found = [kind for kind in KINDS if kind in tokens]
+    if len(found) == 1:
+        return found[0]
+    raise ExtractError(
+        RowError(
+            str(path),
+            0,
+            "(file name)",
+            "cannot tell which extract this is; name it cases.csv, "
+            "entries.csv, waivers.csv, tolling.csv or events.csv, or pass "
+            "--kind",
+        )
+    )
+
+
+# --- cell parsers: text in, value out, ValueError with a reason otherwise ---------------------
+
+
+def _text(cell: str) -> str:
+    return cell
+
+
+def _amount(cell: str) -> int:
+    """Dollars, `$` and thousands separators allowed, to integer cents, exactly."""
+    cleaned = cell.replace("$", "").replace(",", "").replace(" ", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {cell!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"not an amount of dollars: {cell!r}")
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        raise ValueError(f"more than two decimals: {cell!r}")
+    return int(cents)
+
+
+def _statute(cell: str) -> str:
+    """`19 USC 1592`, `19 U.S.C. § 1592(a)(1)` and `1592(a)` all mean `1592`."""
+    text = re.sub(r"^19\s*u\.?\s*s\.?\s*c\.?\s*", "", cell.strip().lower())
+    text = text.replace("§", "").replace("sec.", "").strip()
+    match = re.fullmatch(r"(\d{3,4}[a-z]?)\s*(\(.*)?", text)
+    if not match:
+        raise ValueError(f"not a section of title 19: {cell!r}")
+    return match.group(1)
+
+
+def _word(cell: str) -> str:
+    return re.sub(r"[\s\-]+", "_", cell.strip().lower())
+
+
+def _case_type(cell: str) -> CaseType:
+    try:
+        return CaseType(_word(cell))
+    except ValueError:
+        raise ValueError(
+            f"unknown case type {cell!r} (expected penalty, forfeiture or liquidated_damages)"
+        ) from None
+
+
+def _culpability(cell: str) -> Culpability:
+    try:
+        return Culpability(_word(cell))
+    except ValueError:
+        raise ValueError(
+            f"unknown culpability {cell!r} (expected negligence, gross_negligence, fraud or blank)"
+        ) from None
+
+
+def _port(cell: str) -> str:
+    if not re.fullmatch(r"\d{1,4}", cell):
+        raise ValueError(f"not a port code: {cell!r} (expected four digits)")
+    return cell.zfill(4)
+
+
+def _center(cell: str) -> str | None:
+    return normalize_center(cell)
+
+
+def _term(cell: str) -> int:
+    if not re.fullmatch(r"\d{1,2}", cell) or not 1 <= int(cell) <= 20:
+        raise ValueError(f"not a term in whole years from 1 to 20: {cell!r}")
+    return int(cell)
+
+
+def _boolean(cell: str) -> bool:
+    word = cell.strip().lower()
+    if word in ("true", "yes", "y", "1"):
+        return True
+    if word in ("false", "no", "n", "0"):
+        return False
+    raise ValueError(f"not true or false: {cell!r}")
+
+
+def _event_kind(cell: str) -> EventKind:
+    try:
+        return EventKind(_word(cell))
+    except ValueError:
+        raise ValueError(
+            f"unknown event kind {cell!r} (expected partial_payment or acknowledgment)"
+        ) from None
+
+
+def _status_parser(status_map: Mapping[str, Status]) -> Callable[[str], Status]:
+    mapping = {key.strip().upper(): value for key, value in status_map.items()}
+
+    def parse(cell: str) -> Status:
+        code = cell.strip().upper()
+        if code in mapping:
+            return mapping[code]
+        try:
+            return Status(code.replace(" ", "_"))
+        except ValueError:
+            raise ValueError(
+                f"unknown status {cell!r} (expected OPEN, REFERRED, SUIT_FILED, "
+                f"CLOSED, or a code listed in [import.status_map])"
+            ) from None
+
+    return parse
+
+
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "case_type": _case_type,
+    "statute": _statute,
+    "culpability": _culpability,
+    "center": _center,
+    "port_code": _port,
+    "assessed_amount": _amount,
+    "collected_amount": _amount,
+    "loss_amount": _amount,
+    "term_years": _term,
+    "revives": _boolean,
+    "kind": _event_kind,
+}
+
+
+def _parser_for(name: str, status: Callable[[str], Status]) -> Callable[[str], Any]:
+    if name == "status":
+        return status
+    if name.endswith("_date"):
+        return parse_date
+    return PARSERS.get(name, _text)
+
+
+# --- whole rows --------------------------------------------------------------------------------
+
+
+def _cross_checks(kind: str, values: dict[str, Any], as_of: date) -> list[tuple[str, str]]:
+    """Problems between the cells of one row: implausible or contradictory dates."""
+    problems: list[tuple[str, str]] = []
+    for name, value in values.items():
+        if isinstance(value, date):
+            if value < EARLIEST_PLAUSIBLE:
+                problems.append((name, f"{value.isoformat()} is before 1950"))
+            elif name in PAST_DATES and value > as_of:
+                problems.append(
+                    (name, f"{value.isoformat()} is in the future (after {as_of.isoformat()})")
+                )
+    violation, discovery = values.get("violation_date"), values.get("discovery_date")
+    if violation and discovery and discovery < violation:
+        problems.append(
+            (
+                "discovery_date",
+                f"{discovery.isoformat()} is before the violation date {violation.isoformat()}",
+            )
+        )
+    if kind == "waivers":
+        signed, expires = values.get("signed_date"), values.get("expires_date")
+        if expires is not None and values.get("term_years") is not None:
+            problems.append(("term_years", "give expires_date or term_years, not both"))
+        if values.get("revives") and expires is None:
+            problems.append(("revives", "a reviving waiver must state its expires_date"))
+        if signed and expires and expires < signed:
+            problems.append(
+                (
+                    "expires_date",
+                    f"{expires.isoformat()} is before the signed date {signed.isoformat()}",
+                )
+            )
+        revoked = values.get("revoked_date")
+        if signed and revoked and revoked < signed:
+            problems.append(
+                (
+                    "revoked_date",
+                    f"{revoked.isoformat()} is before the signed date {signed.isoformat()}",
+                )
+            )
+    if kind == "tolling":
+        start, end = values.get("start_date"), values.get("end_date")
+        if start and end and end < start:
+            problems.append(
+                ("end_date", f"{end.isoformat()} is before the start date {start.isoformat()}")
+            )
+    return problems
+
+
+def match_header(header: Sequence[str], kind: str, mapping: Mapping[str, str]) -> dict[str, int]:
+    """Which cell holds each known column of `kind`, by name (after `[import.columns]`)."""
+    canonical = {header_key(name): name for name in COLUMNS[kind]}
+    renamed = {header_key(source): target for source, target in mapping.items()}
+    positions: dict[str, int] = {}
+    for index, title in enumerate(header):
+        key = header_key(title)
+        name = renamed.get(key) or canonical.get(key)
+        if name in COLUMNS[kind] and name not in positions:
+            positions[name] = index
+    return positions
+
+
+def read_header(path: Path, kind: str, mapping: Mapping[str, str]) -> list[str]:
+    """The known columns a file's header names, in header order."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        header = next(csv.reader(handle), [])
+    return list(match_header(header, kind, mapping))
+
+
+def _plan(
+    path: str,
+    kind: str,
+    header: list[str],
+    mapping: Mapping[str, str],
+    status: Callable[[str], Status],
+) -> list[tuple[str, int, Callable[[str], Any]]]:
+    positions = match_header(header, kind, mapping)
+    missing = [name for name in REQUIRED[kind] if name not in positions]
+    if missing:
+        raise ExtractError(
+            RowError(
+                path,
+                1,
+                missing[0],
+                f"required column is missing from the header ({', '.join(missing)})",
+            )
+        )
+    return [(name, index, _parser_for(name, status)) for name, index in positions.items()]
+
+
+def parse_rows(
+    lines: Iterable[str],
+    *,
+    path: str,
+    kind: str,
+    as_of: date,
+    columns: Mapping[str, str] | None = None,
+    status_map: Mapping[str, Status] | None = None,
+) -> Iterator[Row]:
+    """Typed rows of one extract. Raises ExtractError if the file cannot be read at all."""
+    reader = csv.reader(lines)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ExtractError(RowError(path, 1, "(header)", "the file is empty"))
+        plan = _plan(path, kind, header, columns or {}, _status_parser(status_map or {}))
+        required = REQUIRED[kind]
+        width = len(header)
+        for cells in reader:
+            line = reader.line_num
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            row = Row(line, cells)
+            if len(cells) > width:
+                row.errors.append(
+                    RowError(path, line, "(row)", f"{len(cells)} cells but the header has {width}")
+                )
+            values = row.values
+            for name, index, parse in plan:
+                cell = cells[index].strip() if index < len(cells) else ""
+                if not cell:
+                    if name in required:
+                        row.errors.append(RowError(path, line, name, "required, but blank"))
+                    continue
+                try:
+                    values[name] = parse(cell)
+                except ValueError as error:
+                    row.errors.append(RowError(path, line, name, str(error)))
+            for name, reason in _cross_checks(kind, values, as_of):
+                row.errors.append(RowError(path, line, name, reason))
+            yield row
+    except UnicodeDecodeError as error:
+        raise ExtractError(
+            RowError(path, reader.line_num + 1, "(encoding)", f"not UTF-8 text ({error.reason})")
+        ) from None
+    except csv.Error as error:
+        raise ExtractError(RowError(path, reader.line_num, "(csv)", str(error))) from None

@@ -1,0 +1,82 @@
+"""The facts of a case as the engine sees them: plain frozen values, no database rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class CaseType(StrEnum):
+    PENALTY = "penalty"
+    FORFEITURE = "forfeiture"
+    LIQUIDATED_DAMAGES = "liquidated_damages"
+
+
+class Culpability(StrEnum):
+    NEGLIGENCE = "negligence"
+    GROSS_NEGLIGENCE = "gross_negligence"
+    FRAUD = "fraud"
+
+
+class Status(StrEnum):
+    OPEN = "OPEN"
+    REFERRED = "REFERRED"
+    SUIT_FILED = "SUIT_FILED"
+    CLOSED = "CLOSED"
+
+    @property
+    def is_open(self) -> bool:
+        """OPEN and REFERRED cases are watched: referral to counsel does not stop the clock."""
+        return self in (Status.OPEN, Status.REFERRED)
+
+
+class EventKind(StrEnum):
+    PARTIAL_PAYMENT = "partial_payment"
+    ACKNOWLEDGMENT = "acknowledgment"
+
+
+@dataclass(frozen=True)
+class Entry:
+    number: str
+    entry_date: date
+    loss_cents: int = 0
+
+
+@dataclass(frozen=True)
+class Waiver:
+    signed: date
+    expires: date | None = None
+    term_years: int | None = None
+    revoked: date | None = None
+    revives: bool = False
+
+
+@dataclass(frozen=True)
+class TollingPeriod:
+    start: date
+    end: date
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    event_date: date
+    kind: EventKind
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the limitation rules read: the case's type, statute, culpability and dates."""
+
+    case_number: str
+    case_type: CaseType = CaseType.PENALTY
+    statute: str | None = None
+    culpability: Culpability | None = None
+    violation_date: date | None = None
+    discovery_date: date | None = None
+    property_discovery_date: date | None = None
+    entries: tuple[Entry, ...] = field(default=())
+    waivers: tuple[Waiver, ...] = field(default=())
+    tolling: tuple[TollingPeriod, ...] = field(default=())
+    events: tuple[Event, ...] = field(default=())

@@ -1,0 +1,490 @@
+"""`solwatch import`: load extract files into the case store in one transaction.
+
+All rows of all files are checked; if any is invalid (and `skip_invalid` is off) the whole
+transaction is rolled back and every problem is reported. Unchanged rows are not written;
+every changed value is kept in the history table with the file and line it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, SQLModel, col, select
+
+from solwatch.extract import KINDS, ExtractError, Row, RowError, parse_rows, read_header
+from solwatch.facts import CaseType, Status
+from solwatch.reports import dollars
+from solwatch.store import (
+    CHILD_TABLES,
+    Case,
+    CaseChange,
+    ImportRun,
+    recompute_pending,
+)
+
+BATCH = 2000
+# Extract column -> Case attribute where the two differ.
+CASE_ATTRIBUTES = {"assessed_amount": "assessed_cents", "collected_amount": "collected_cents"}
+CHILD_KEYS: dict[str, tuple[str, ...]] = {
+    "entries": ("entry_number",),
+    "waivers": ("signed_date",),
+    "tolling": ("start_date",),
+    "events": ("event_date", "kind"),
+}
+CHILD_ATTRIBUTES = {"loss_amount": "loss_cents"}
+# What a blank cell stores, where that is not NULL.
+CHILD_DEFAULTS: dict[str, Any] = {"loss_cents": 0, "revives": False}
+CHILD_LABELS = {
+    "entries": "entry",
+    "waivers": "waiver signed",
+    "tolling": "tolling from",
+    "events": "event",
+}
+
+Progress = Callable[[str, int, int], None]  # (file label, bytes done, bytes total)
+
+
+@dataclass
+class FileReport:
+    path: str
+    kind: str
+    rows: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    computed: int = 0
+    committed: bool = False
+    import_id: int | None = None
+
+
+def _text(value: Any) -> str | None:
+    """A stored value as history text: ISO dates, enum values, plain strings."""
+    if value is None:
+        return None
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _stored(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _history_text(column: str, value: Any) -> str | None:
+    if column.endswith("_amount"):
+        return dollars(value)
+    return _text(value)
+
+
+def _batches(rows: Iterable[Row], size: int = BATCH) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _fingerprint(*parts: Any) -> bytes:
+    """A compact key for duplicate detection, so a million keys fit in little memory."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).digest()
+
+
+class _Import:
+    def __init__(
+        self,
+        *,
+        session: Session,
+        run: ImportRun,
+        as_of: date,
+        now: datetime,
+        columns: Mapping[str, str],
+        status_map: Mapping[str, Status],
+    ) -> None:
+        self.session = session
+        self.run = run
+        self.as_of = as_of
+        self.now = now
+        self.columns = columns
+        self.status_map = status_map
+        self.report = ImportReport(import_id=run.id)
+        self.rejected_cases: set[str] = set()
+        self.rejects: list[tuple[RowError, Row]] = []
+
+    # --- shared ---------------------------------------------------------------------------
+
+    def _reject(self, row: Row, errors: Sequence[RowError], file: FileReport) -> None:
+        self.report.errors.extend(errors)
+        self.rejects.append((errors[0], row))
+        if len(errors) > 1:
+            self.rejects[-1] = (
+                RowError(
+                    errors[0].path,
+                    row.line,
+                    "; ".join(e.column for e in errors),
+                    "; ".join(e.reason for e in errors),
+                ),
+                row,
+            )
+        file.rejected += 1
+
+    def _history(self, changes: list[dict[str, Any]]) -> None:
+        if changes:
+            self.session.connection().execute(insert(CaseChange), changes)
+
+    def _change(
+        self, case_id: int, name: str, old: str | None, new: str | None, source: str
+    ) -> dict[str, Any]:
+        return {
+            "case_id": case_id,
+            "field": name,
+            "old_value": old,
+            "new_value": new,
+            "changed_at": self.now,
+            "import_id": self.run.id,
+            "source": source,
+        }
+
+    def rows(self, path: Path, kind: str, progress: Progress | None) -> Iterator[Row]:
+        total = path.stat().st_size
+        label = f"{path.name}"
+
+        def lines(handle: IO[str]) -> Iterator[str]:
+            done = 0
+            for count, line in enumerate(handle, 1):
+                done += len(line)
+                if progress and count % 20000 == 0:
+                    progress(label, done, total)
+                yield line
+            if progress:
+                progress(label, total, total)
+
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield from parse_rows(
+                lines(handle),
+                path=str(path),
+                kind=kind,
+                as_of=self.as_of,
+                columns=self.columns,
+                status_map=self.status_map,
+            )
+
+    # --- cases ----------------------------------------------------------------------------
+
+    def cases(self, path: Path, rows: Iterable[Row], file: FileReport) -> None:
+        seen: set[bytes] = set()
+        present: list[str] | None = None
+        for batch in _batches(rows):
+            valid: dict[str, Row] = {}
+            for row in batch:
+                file.rows += 1
+                number = row.values.get("case_number")
+                errors = list(row.errors)
+                if number is not None:
+                    key = _fingerprint(number)
+                    if key in seen:
+                        errors.append(
+                            RowError(
+                                str(path),
+                                row.line,
+                                "case_number",
+                                f"case {number!r} appears twice in this file",
+                            )
+                        )
+                    seen.add(key)
+                if errors:
+                    if number is not None and number not in valid:
+                        self.rejected_cases.add(number)
+                    self._reject(row, errors, file)
+                else:
+                    valid[number] = row
+            if present is None:
+                present = read_header(path, "cases", self.columns)
+            self._upsert_cases(valid, present, str(path), file)
+
+    def _upsert_cases(
+        self, valid: dict[str, Row], present: list[str], path: str, file: FileReport
+    ) -> None:
+        if not valid:
+            return
+        existing = {
+            case.case_number: case
+            for case in self.session.exec(
+                select(Case).where(col(Case.case_number).in_(list(valid)))
+            )
+        }
+        new_rows: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        for number, row in valid.items():
+            values = {name: row.values.get(name) for name in present}
+            if values.get("case_type") is None and "case_type" in values:
+                values["case_type"] = CaseType.PENALTY
+            case = existing.get(number)
+            if case is None:
+                new_rows.append(self._new_case(values))
+                file.new += 1
+                continue
+            changed = False
+            for name, value in values.items():
+                attribute = CASE_ATTRIBUTES.get(name, name)
+                old = getattr(case, attribute)
+                new = _stored(value)
+                if old != new:
+                    assert case.id is not None
+                    changes.append(
+                        self._change(
+                            case.id,
+                            name,
+                            _history_text(name, old),
+                            _history_text(name, new),
+                            f"{path}:{row.line}",
+                        )
+                    )
+                    setattr(case, attribute, new)
+                    changed = True
+            if changed:
+                case.is_open = Status(case.status).is_open
+                case.rules_version = None
+                file.changed += 1
+            else:
+                file.unchanged += 1
+        if new_rows:
+            self.session.connection().execute(insert(Case), new_rows)
+        self.session.flush()
+        self._history(changes)
+        self.session.expunge_all()
+
+    def _new_case(self, values: dict[str, Any]) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "case_type": CaseType.PENALTY.value,
+            "statute": None,
+            "culpability": None,
+            "center": None,
+            "port_code": None,
+            "importer_name": None,
+            "importer_number": None,
+            "violation_date": None,
+            "discovery_date": None,
+            "property_discovery_date": None,
+            "initiated_date": None,
+            "last_action_date": None,
+            "sol_date": None,
+            "assessed_cents": None,
+            "collected_cents": None,
+        }
+        for name, value in values.items():
+            record[CASE_ATTRIBUTES.get(name, name)] = _stored(value)
+        record["is_open"] = Status(record["status"]).is_open
+        record["created_import_id"] = self.run.id
+        record["rules_version"] = None
+        return record
+
+    # --- child rows -----------------------------------------------------------------------
+
+    def children(self, path: Path, kind: str, rows: Iterable[Row], file: FileReport) -> None:
+        seen: set[bytes] = set()
+        present = [
+            CHILD_ATTRIBUTES.get(name, name)
+            for name in read_header(path, kind, self.columns)
+            if name != "case_number"
+        ]
+        for batch in _batches(rows):
+            numbers = {row.values["case_number"] for row in batch if "case_number" in row.values}
+            ids: dict[str, int] = {}
+            if numbers:
+                ids = {
+                    number: case_id
+                    for number, case_id in self.session.exec(
+                        select(Case.case_number, Case.id).where(col(Case.case_number).in_(numbers))
+                    )
+                    if case_id is not None
+                }
+            valid: list[tuple[int, Row]] = []
+            for row in batch:
+                file.rows += 1
+                errors = list(row.errors)
+                number = row.values.get("case_number")
+                if number is not None and number not in ids:
+                    why = (
+                        "its row in the cases file was rejected"
+                        if number in self.rejected_cases
+                        else "no such case in the cases file or the store"
+                    )
+                    errors.append(
+                        RowError(str(path), row.line, "case_number", f"{number!r}: {why}")
+                    )
+                if not errors:
+                    key = _fingerprint(number, *(row.values.get(k) for k in CHILD_KEYS[kind]))
+                    if key in seen:
+                        errors.append(
+                            RowError(
+                                str(path),
+                                row.line,
+                                CHILD_KEYS[kind][0],
+                                "the same row key appears twice in this file",
+                            )
+                        )
+                    seen.add(key)
+                if errors:
+                    self._reject(row, errors, file)
+                else:
+                    valid.append((ids[number], row))
+            self._upsert_children(kind, valid, present, str(path), file)
+
+    def _upsert_children(
+        self,
+        kind: str,
+        valid: list[tuple[int, Row]],
+        present: list[str],
+        path: str,
+        file: FileReport,
+    ) -> None:
+        if not valid:
+            return
+        table = CHILD_TABLES[kind]
+        keys = CHILD_KEYS[kind]
+        columns = [name for name in _child_columns(table) if name not in ("id", "case_id")]
+        case_ids = {case_id for case_id, _ in valid}
+        existing: dict[tuple[Any, ...], SQLModel] = {}
+        for child in self.session.exec(select(table).where(table.case_id.in_(case_ids))):  # type: ignore[attr-defined]
+            existing[(child.case_id, *(getattr(child, k) for k in keys))] = child  # type: ignore[attr-defined]
+        new_cases = {
+            case_id
+            for case_id in self.session.exec(
+                select(Case.id).where(
+                    col(Case.id).in_(case_ids), col(Case.created_import_id) == self.run.id
+                )
+            )
+        }
+        inserts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        touched: set[int] = set()
+        for case_id, row in valid:
+            values = {
+                CHILD_ATTRIBUTES.get(name, name): _stored(value)
+                for name, value in row.values.items()
+                if name != "case_number"
+            }
+            values.update(
+                {name: CHILD_DEFAULTS.get(name) for name in present if values.get(name) is None}
+            )
+            label = f"{CHILD_LABELS[kind]} " + " ".join(
+                _text(row.values.get(k)) or "" for k in keys
+            )
+            source = f"{path}:{row.line}"
+            child = existing.get((case_id, *(_stored(row.values.get(k)) for k in keys)))
+            if child is None:
+                record = {name: values.get(name, CHILD_DEFAULTS.get(name)) for name in columns}
+                record["case_id"] = case_id
+                inserts.append(record)
+                file.new += 1
+                if case_id not in new_cases:
+                    touched.add(case_id)
+                    changes.append(self._change(case_id, kind, None, f"added {label}", source))
+                continue
+            changed = False
+            for name in present:
+                if name in keys:
+                    continue
+                old, new = getattr(child, name), values.get(name)
+                if old != new:
+                    changes.append(
+                        self._change(case_id, f"{label}: {name}", _text(old), _text(new), source)
+                    )
+                    setattr(child, name, new)
+                    changed = True
+            if changed:
+                touched.add(case_id)
+                file.changed += 1
+            else:
+                file.unchanged += 1
+        if inserts:
+            self.session.connection().execute(insert(table), inserts)
+        self.session.flush()
+        if touched:
+            self.session.connection().execute(
+                update(Case).where(col(Case.id).in_(touched)).values(rules_version=None)
+            )
+        self._history(changes)
+        self.session.expunge_all()
+
+
+def _child_columns(table: type[SQLModel]) -> list[str]:
+    return [
+        column.name
+        for column in table.__table__.columns  # type: ignore[attr-defined]
+        if column.name != "created_import_id"
+    ]
+
+
+def ordered(paths: Sequence[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Cases first, then the files that refer to them."""
+    return sorted(paths, key=lambda item: KINDS.index(item[1]))
+
+
+def import_extracts(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None = None,
+    status_map: Mapping[str, Status] | None = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    computing: Callable[[int], None] | None = None,
+) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
+    """Import `files` (path, kind) in one transaction; returns the report and rejected rows.
+
+    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`.
+    """
+    run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
+    session.add(run)
+    session.flush()
+    job = _Import(
+        session=session,
+        run=run,
+        as_of=as_of,
+        now=now,
+        columns=columns or {},
+        status_map=status_map or {},
+    )
+    try:
+        for path, kind in ordered(files):
+            file = FileReport(str(path), kind)
+            job.report.files.append(file)
+            rows = job.rows(path, kind, progress)
+            if kind == "cases":
+                job.cases(path, rows, file)
+            else:
+                job.children(path, kind, rows, file)
+    except ExtractError as error:
+        job.report.errors.append(error.error)
+        session.rollback()
+        return job.report, job.rejects
+    if dry_run or (job.report.errors and not skip_invalid):
+        session.rollback()
+        return job.report, job.rejects
+    job.report.computed = recompute_pending(session=session, advance=computing)
+    run = session.get(ImportRun, job.report.import_id)
+    assert run is not None
+    run.summary = json.dumps([file.__dict__ for file in job.report.files])
+    session.commit()
+    job.report.committed = True
+    return job.report, job.rejects

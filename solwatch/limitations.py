@@ -1,0 +1,322 @@
+"""The limitation engine: which rule applies to a case, and when suit must be commenced.
+
+Pure functions over `CaseFacts`; every date carries the steps that produced it, so the
+explanation a user reads is the computation itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from solwatch.dates import add_years
+from solwatch.facts import CaseFacts, CaseType, Culpability, TollingPeriod, Waiver
+from solwatch.steps import (
+    SRC_1621,
+    SRC_1621_1,
+    SRC_2415,
+    SRC_BERKAU,
+    SRC_GULDMAN,
+    SRC_HITACHI,
+    SRC_LIU,
+    Step,
+)
+from solwatch.tolling import apply_tolling
+from solwatch.waivers import LATE_WAIVER, apply_waivers
+
+VIOLATION_STATUTES = frozenset({"1592", "1593a"})
+
+
+class Rule(StrEnum):
+    VIOLATION = "1621-violation"
+    FRAUD = "1621-fraud"
+    DISCOVERY = "1621-discovery"
+    FORFEITURE = "1621-forfeiture"
+    CONTRACT = "2415-contract"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One running limitation period: the whole case, or one entry of a multi-entry case."""
+
+    label: str
+    start: date
+    limit: date
+    loss_cents: int
+    steps: tuple[Step, ...]
+    is_entry: bool = False
+
+
+@dataclass(frozen=True)
+class Limitation:
+    """The outcome for one case. `clocks` is empty when a needed input is missing."""
+
+    rule: Rule | None
+    clocks: tuple[Clock, ...]
+    steps: tuple[Step, ...]
+    flags: frozenset[str]
+    missing: str | None = None
+    fallback: Limitation | None = None
+
+    @property
+    def first_date(self) -> date | None:
+        return min((c.limit for c in self.clocks), default=None)
+
+    @property
+    def last_date(self) -> date | None:
+        return max((c.limit for c in self.clocks), default=None)
+
+    @property
+    def entry_clocks(self) -> tuple[Clock, ...]:
+        return tuple(c for c in self.clocks if c.is_entry)
+
+
+def select_rule(facts: CaseFacts) -> tuple[Rule | None, Step]:
+    """The rule for a case (domain.md §3), with the step that says why."""
+    if facts.case_type is CaseType.LIQUIDATED_DAMAGES:
+        return Rule.CONTRACT, Step(
+            "Liquidated damages on a customs bond are a contract claim: six years from the "
+            "breach, restarted by each partial payment or written acknowledgment.",
+            SRC_BERKAU,
+        )
+    if facts.case_type is CaseType.FORFEITURE:
+        return Rule.FORFEITURE, Step(
+            "Forfeiture: five years after discovery of the offense, or two years after the "
+            "property's involvement was discovered, whichever is later.",
+            SRC_1621,
+        )
+    if facts.statute is None:
+        return None, Step(
+            "statute is blank: no rule can be chosen and no limitation date computed until "
+            "the statute violated is recorded.",
+            SRC_1621,
+        )
+    if facts.statute in VIOLATION_STATUTES:
+        if facts.culpability is Culpability.FRAUD:
+            return Rule.FRAUD, Step(
+                f"Penalty under 19 U.S.C. §{facts.statute} alleging fraud: five years after "
+                f"discovery of the fraud.",
+                SRC_1621_1,
+            )
+        culpability = (facts.culpability or "blank culpability").replace("_", " ")
+        return Rule.VIOLATION, Step(
+            f"Penalty under 19 U.S.C. §{facts.statute} ({culpability}): five years after the "
+            f"date of the violation, each entry being a separate violation.",
+            SRC_LIU,
+        )
+    return Rule.DISCOVERY, Step(
+        f"Penalty under 19 U.S.C. §{facts.statute}: five years after the offense was discovered.",
+        SRC_1621,
+    )
+
+
+def _anniversary_step(what: str, start: date, years: int) -> tuple[date, Step]:
+    limit = add_years(start, years)
+    return limit, Step(
+        f"{what} {start.isoformat()} + {years} years = {limit.isoformat()}, the last day "
+        f"suit may be commenced.",
+        SRC_GULDMAN,
+        limit,
+    )
+
+
+def _statutory_clock(
+    label: str,
+    what: str,
+    start: date,
+    tolling: Sequence[TollingPeriod],
+    waivers: Sequence[Waiver],
+    *,
+    loss_cents: int = 0,
+    is_entry: bool = False,
+) -> tuple[Clock, frozenset[str]]:
+    """A five-year §1621 clock from `start`, tolled, then extended by waivers."""
+    limit, first = _anniversary_step(what, start, 5)
+    limit, tolled = apply_tolling(start, limit, tolling)
+    limit, waived, flags = apply_waivers(limit, waivers)
+    clock = Clock(label, start, limit, loss_cents, (first, *tolled, *waived), is_entry)
+    return clock, flags
+
+
+def _missing(rule: Rule | None, field: str, steps: list[Step]) -> Limitation:
+    steps.append(
+        Step(
+            f"{field} is blank: no limitation date can be computed until it is recorded.", SRC_1621
+        )
+    )
+    return Limitation(rule, (), tuple(steps), frozenset(), missing=field)
+
+
+def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
+    if facts.entries:
+        clocks: list[Clock] = []
+        flags: set[str] = set()
+        for entry in sorted(facts.entries, key=lambda e: (e.entry_date, e.number)):
+            clock, clock_flags = _statutory_clock(
+                f"entry {entry.number}",
+                f"Entry {entry.number} dated",
+                entry.entry_date,
+                facts.tolling,
+                facts.waivers,
+                loss_cents=entry.loss_cents,
+                is_entry=True,
+            )
+            clocks.append(clock)
+            flags |= clock_flags
+        return Limitation(rule, tuple(clocks), tuple(steps), frozenset(flags))
+    if facts.violation_date is None:
+        return _missing(rule, "violation_date", steps)
+    clock, flags = _statutory_clock(
+        "case", "Violation date", facts.violation_date, facts.tolling, facts.waivers
+    )
+    return Limitation(rule, (clock,), tuple(steps), flags)
+
+
+def _discovery(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
+    if facts.discovery_date is None:
+        return _missing(rule, "discovery_date", steps)
+    what = "Fraud discovered" if rule is Rule.FRAUD else "Offense discovered"
+    clock, flags = _statutory_clock(
+        "case", what, facts.discovery_date, facts.tolling, facts.waivers
+    )
+    return Limitation(rule, (clock,), tuple(steps), flags)
+
+
+def _forfeiture(facts: CaseFacts, steps: list[Step]) -> Limitation:
+    if facts.discovery_date is None:
+        return _missing(Rule.FORFEITURE, "discovery_date", steps)
+    start = facts.discovery_date
+    five, five_step = _anniversary_step("Offense discovered", start, 5)
+    five, five_tolled = apply_tolling(start, five, facts.tolling)
+    branch_steps = [five_step, *five_tolled]
+    limit = five
+    if facts.property_discovery_date is None:
+        branch_steps.append(
+            Step(
+                "property_discovery_date is blank, so the two-year branch cannot be weighed; "
+                "the five-year date stands (the law's date can only be the same or later).",
+                SRC_1621,
+                five,
+            )
+        )
+    else:
+        two_start = facts.property_discovery_date
+        two, two_step = _anniversary_step("Property's involvement discovered", two_start, 2)
+        two, two_tolled = apply_tolling(two_start, two, facts.tolling)
+        branch_steps += [two_step, *two_tolled]
+        if two > five:
+            start, limit = two_start, two
+        branch_steps.append(
+            Step(
+                f"The later of {five.isoformat()} and {two.isoformat()} is {limit.isoformat()}.",
+                SRC_1621,
+                limit,
+            )
+        )
+    limit, waived, flags = apply_waivers(limit, facts.waivers)
+    clock = Clock("case", start, limit, 0, (*branch_steps, *waived))
+    return Limitation(Rule.FORFEITURE, (clock,), tuple(steps), flags)
+
+
+def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
+    if facts.violation_date is None:
+        return _missing(Rule.CONTRACT, "violation_date", steps)
+    accrual = facts.violation_date
+    limit, first = _anniversary_step("Breach", accrual, 6)
+    clock_steps = [first]
+    flags: set[str] = set()
+    for event in sorted(facts.events, key=lambda e: e.event_date):
+        kind = event.kind.replace("_", " ")
+        when = event.event_date.isoformat()
+        if event.event_date < accrual:
+            continue
+        if event.event_date > limit:
+            flags.add(LATE_WAIVER)
+            clock_steps.append(
+                Step(
+                    f"A {kind} on {when} came after the six years had run on "
+                    f"{limit.isoformat()}: not counted; whether it revives the claim is for "
+                    f"counsel.",
+                    SRC_HITACHI,
+                    limit,
+                )
+            )
+            continue
+        accrual = event.event_date
+        limit = add_years(accrual, 6)
+        clock_steps.append(
+            Step(
+                f"A {kind} on {when} starts the six years again: {limit.isoformat()}.",
+                SRC_2415,
+                limit,
+            )
+        )
+    limit, waived, waiver_flags = apply_waivers(limit, facts.waivers)
+    clock = Clock("case", accrual, limit, 0, (*clock_steps, *waived))
+    return Limitation(Rule.CONTRACT, (clock,), tuple(steps), frozenset(flags | waiver_flags))
+
+
+def compute_limitation(facts: CaseFacts) -> Limitation:
+    """Every clock of a case under its rule; for fraud, also the negligence fallback.
+
+    The fallback (`1621-violation` from the violation or entry dates) is what remains if fraud
+    is not proven: it is shown to staff but does not drive alerts.
+    """
+    rule, chosen = select_rule(facts)
+    steps = [chosen]
+    if rule is None:
+        return Limitation(None, (), tuple(steps), frozenset(), missing="statute")
+    if rule is Rule.VIOLATION:
+        return _violation(facts, steps, rule)
+    if rule is Rule.FORFEITURE:
+        return _forfeiture(facts, steps)
+    if rule is Rule.CONTRACT:
+        return _contract(facts, steps)
+    limitation = _discovery(facts, steps, rule)
+    if rule is Rule.FRAUD:
+        fallback_step = Step(
+            "If fraud is not proven, the negligence period runs from the violation instead.",
+            SRC_1621_1,
+        )
+        fallback = _violation(facts, [fallback_step], Rule.VIOLATION)
+        return Limitation(
+            limitation.rule,
+            limitation.clocks,
+            limitation.steps,
+            limitation.flags,
+            limitation.missing,
+            fallback,
+        )
+    return limitation
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the case store materializes of a `Limitation`: all of it independent of today."""
+
+    rule: str | None
+    first_date: date | None
+    last_date: date | None
+    fallback_first_date: date | None
+    fallback_last_date: date | None
+    missing: str | None
+    flags: str
+    entries_total: int
+    entries_loss_cents: int
+
+
+def summarize(facts: CaseFacts, limitation: Limitation) -> Summary:
+    fallback = limitation.fallback
+    return Summary(
+        rule=limitation.rule.value if limitation.rule else None,
+        first_date=limitation.first_date,
+        last_date=limitation.last_date,
+        fallback_first_date=fallback.first_date if fallback else None,
+        fallback_last_date=fallback.last_date if fallback else None,
+        missing=limitation.missing,
+        flags=";".join(sorted(limitation.flags)),
+        entries_total=len(facts.entries),
+        entries_loss_cents=sum(e.loss_cents for e in facts.entries),
+    )

@@ -1,0 +1,30 @@
+"""Explanation steps: what the engine did, in plain English, each with its legal source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a derivation. `result` is the running limitation date after the step."""
+
+    text: str
+    source: str
+    result: date | None = None
+
+
+SRC_1621 = "19 U.S.C. §1621"
+SRC_1621_1 = "19 U.S.C. §1621(1)"
+SRC_1621_2 = "19 U.S.C. §1621(2)"
+SRC_2415 = "28 U.S.C. §2415(a)"
+SRC_LIU = "19 U.S.C. §1621(1); U.S. v. Liu, CIT Slip Op. 23-44 (2023)"
+SRC_GULDMAN = "U.S. v. Guldman (CIT 2004, aff'd 2005): the anniversary day is timely"
+SRC_FORD = "U.S. v. Ford Motor Co., 497 F.3d 1331 (Fed. Cir. 2007)"
+SRC_HITACHI = "U.S. v. Hitachi America, 172 F.3d 1319 (Fed. Cir. 1999)"
+SRC_KATANA = "U.S. v. Katana Racing, 75 F.4th 1346 (Fed. Cir. 2023)"
+SRC_BERKAU = (
+    "28 U.S.C. §2415(a); U.S. v. Cocoa Berkau, 990 F.2d 610 (Fed. Cir. 1993); "
+    "U.S. v. Hanover Ins., 82 F.3d 1052 (Fed. Cir. 1996)"
+)
