@@ -16,23 +16,37 @@ from solwatch.store import Case, iter_cases, load_facts, record_of
 
 # What puts a case on the at-risk list when no --kind is given: the clock and the data that
 # drives it. Action prompts and CEAR candidates are shown on listed cases and can be asked for.
-DEFAULT_AT_RISK = frozenset({
-    AlertKind.EXPIRED, AlertKind.DUE, AlertKind.BLANK_SOL, AlertKind.UNCOMPUTABLE,
-    AlertKind.SOL_LATER_THAN_LAW, AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER,
-})
+DEFAULT_AT_RISK = frozenset(
+    {
+        AlertKind.EXPIRED,
+        AlertKind.DUE,
+        AlertKind.BLANK_SOL,
+        AlertKind.UNCOMPUTABLE,
+        AlertKind.SOL_LATER_THAN_LAW,
+        AlertKind.LATE_WAIVER,
+        AlertKind.REVOKED_WAIVER,
+    }
+)
 
 
-def assess_batch(cases: list[Case], today: date, thresholds: Thresholds,
-                 *, session: Session) -> list[Assessment]:
+def assess_batch(
+    cases: list[Case], today: date, thresholds: Thresholds, *, session: Session
+) -> list[Assessment]:
     records = [record_of(case) for case in cases]
-    straddling = [case for case, record in zip(cases, records, strict=True)
-                  if record.needs_clocks(today)]
+    straddling = [
+        case for case, record in zip(cases, records, strict=True) if record.needs_clocks(today)
+    ]
     facts = load_facts(straddling, session=session) if straddling else {}
     numbers = {facts[case_id].case_number: facts[case_id] for case_id in facts}
     return [
-        assess(record, today, thresholds,
-               compute_limitation(numbers[record.case_number])
-               if record.case_number in numbers else None)
+        assess(
+            record,
+            today,
+            thresholds,
+            compute_limitation(numbers[record.case_number])
+            if record.case_number in numbers
+            else None,
+        )
         for record in records
     ]
 
@@ -46,8 +60,13 @@ def assess_cases(
 
 
 def at_risk(
-    today: date, thresholds: Thresholds, *, session: Session, within: int = 365,
-    center: str | None = None, port: str | None = None,
+    today: date,
+    thresholds: Thresholds,
+    *,
+    session: Session,
+    within: int = 365,
+    center: str | None = None,
+    port: str | None = None,
     kinds: frozenset[AlertKind] | None = None,
 ) -> list[Assessment]:
     """Open cases with a qualifying alert, most urgent first.
@@ -68,8 +87,12 @@ def at_risk(
     if not wanted & {AlertKind.CEAR_REFERRAL, AlertKind.SOL_EARLIER_THAN_LAW}:
         # An index range scan: only cases whose earliest clock ends inside the horizon, or
         # whose data needs attention, can qualify.
-        conditions.append(or_(col(Case.limitation_date) <= today + timedelta(days=horizon),
-                              col(Case.attention).is_(True)))
+        conditions.append(
+            or_(
+                col(Case.limitation_date) <= today + timedelta(days=horizon),
+                col(Case.attention).is_(True),
+            )
+        )
     found = []
     for assessment in assess_cases(today, thresholds, session=session, where=conditions):
         alerts = set(assessment.alerts) & wanted

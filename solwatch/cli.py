@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,8 +30,7 @@ from solwatch.importer import import_extracts
 from solwatch.limitations import compute_limitation
 from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars, write_csv
 from solwatch.stats import STAT_KEYS, tally
-from solwatch.store import find_case, load_facts, make_engine, mark_all_pending, \
-    recompute_pending
+from solwatch.store import find_case, load_facts, make_engine, mark_all_pending, recompute_pending
 
 EXIT_BAD_INPUT = 2
 
@@ -80,11 +79,13 @@ class App:
         """A session on a database that exists at the current schema."""
         try:
             current = schema.is_current(self.engine)
-        except Exception as error:  # noqa: BLE001  (any driver error: say which database)
+        except Exception as error:
             raise Failure(f"cannot open the database {self.safe_url}: {error}") from None
         if not current:
-            raise Failure(f"the database {self.safe_url} is not initialized or is out of "
-                          f"date: run `solwatch init` first")
+            raise Failure(
+                f"the database {self.safe_url} is not initialized or is out of "
+                f"date: run `solwatch init` first"
+            )
         with Session(self.engine) as session:
             yield session
 
@@ -106,13 +107,20 @@ def _console() -> Console:
 
 
 pass_app = click.make_pass_decorator(App)
-AS_OF = click.option("--as-of", metavar="YYYY-MM-DD",
-                     help="The day to assess on (default: today in the configured time zone).")
+AS_OF = click.option(
+    "--as-of",
+    metavar="YYYY-MM-DD",
+    help="The day to assess on (default: today in the configured time zone).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Configuration file (default: $SOLWATCH_CONFIG, else ./solwatch.toml).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Configuration file (default: $SOLWATCH_CONFIG, else ./solwatch.toml).",
+)
 @click.version_option(package_name="solwatch")
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None) -> None:
@@ -126,13 +134,14 @@ def init(app: App) -> None:
     """Create or upgrade the database schema and compute any cases not yet computed."""
     try:
         schema.upgrade(app.engine)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
     with app.session() as session:
         computed = recompute_pending(session=session)
         session.commit()
-    click.echo(f"Database ready: {app.safe_url}"
-               + (f" ({computed} cases recomputed)" if computed else ""))
+    click.echo(
+        f"Database ready: {app.safe_url}" + (f" ({computed} cases recomputed)" if computed else "")
+    )
 
 
 @main.command()
@@ -150,11 +159,14 @@ def _extract_files(paths: tuple[Path, ...], kind: str | None) -> list[tuple[Path
     files: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            found = [(path / f"{name}.csv", name) for name in KINDS
-                     if (path / f"{name}.csv").is_file()]
+            found = [
+                (path / f"{name}.csv", name) for name in KINDS if (path / f"{name}.csv").is_file()
+            ]
             if not found:
-                raise Failure(f"{path}: no cases.csv, entries.csv, waivers.csv, tolling.csv or "
-                              f"events.csv in this folder")
+                raise Failure(
+                    f"{path}: no cases.csv, entries.csv, waivers.csv, tolling.csv or "
+                    f"events.csv in this folder"
+                )
             files += found
         elif not path.is_file():
             raise Failure(f"{path}: no such file or folder")
@@ -168,26 +180,44 @@ def _extract_files(paths: tuple[Path, ...], kind: str | None) -> list[tuple[Path
 
 @main.command(name="import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(KINDS), help="The kind of a single file whose name "
-              "does not say it.")
+@click.option(
+    "--kind", type=click.Choice(KINDS), help="The kind of a single file whose name does not say it."
+)
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Load the valid rows; needs --rejects.")
-@click.option("--rejects", type=click.Path(path_type=Path, dir_okay=False),
-              help="Where --skip-invalid writes rejected rows, with their reasons.")
+@click.option(
+    "--rejects",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where --skip-invalid writes rejected rows, with their reasons.",
+)
 @AS_OF
 @pass_app
-def import_(app: App, paths: tuple[Path, ...], kind: str | None, dry_run: bool,
-            skip_invalid: bool, rejects: Path | None, as_of: str | None) -> None:
+def import_(
+    app: App,
+    paths: tuple[Path, ...],
+    kind: str | None,
+    dry_run: bool,
+    skip_invalid: bool,
+    rejects: Path | None,
+    as_of: str | None,
+) -> None:
     """Load extract CSV files or folders: all of it, or (with errors) none of it."""
     if skip_invalid and rejects is None:
         raise Failure("--skip-invalid needs --rejects FILE, so that no rejected row is lost")
     files = _extract_files(paths, kind)
     today = app.today(as_of)
     err = Console(stderr=True)
-    with app.session() as session, Progress(
-        TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
-        console=err, transient=True, disable=not err.is_terminal,
-    ) as bar:
+    with (
+        app.session() as session,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TransferSpeedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar,
+    ):
         tasks: dict[str, TaskID] = {}
 
         def progress(label: str, done: int, total: int) -> None:
@@ -197,29 +227,48 @@ def import_(app: App, paths: tuple[Path, ...], kind: str | None, dry_run: bool,
 
         computing = bar.add_task("computing limitation dates", total=None, visible=False)
         report, rejected = import_extracts(
-            files, session=session, as_of=today, now=datetime.now(timezone.utc),
-            columns=app.settings.import_.columns, status_map=app.settings.import_.status_map,
-            dry_run=dry_run, skip_invalid=skip_invalid, progress=progress,
+            files,
+            session=session,
+            as_of=today,
+            now=datetime.now(UTC),
+            columns=app.settings.import_.columns,
+            status_map=app.settings.import_.status_map,
+            dry_run=dry_run,
+            skip_invalid=skip_invalid,
+            progress=progress,
             computing=lambda n: bar.update(computing, advance=n, visible=True),
         )
     for error in report.errors:
         click.echo(str(error), err=True)
     for file in report.files:
-        click.echo(f"{file.path}: {file.rows} rows: {file.new} new, {file.changed} changed, "
-                   f"{file.unchanged} unchanged, {file.rejected} rejected")
+        click.echo(
+            f"{file.path}: {file.rows} rows: {file.new} new, {file.changed} changed, "
+            f"{file.unchanged} unchanged, {file.rejected} rejected"
+        )
     if rejects is not None and skip_invalid and rejected:
         with rejects.open("w", encoding="utf-8-sig", newline="") as handle:
-            write_csv(handle, ("file", "line", "column", "reason", "row"), (
-                {"file": error.path, "line": error.line, "column": error.column,
-                 "reason": error.reason, "row": ",".join(row.cells)}
-                for error, row in rejected))
+            write_csv(
+                handle,
+                ("file", "line", "column", "reason", "row"),
+                (
+                    {
+                        "file": error.path,
+                        "line": error.line,
+                        "column": error.column,
+                        "reason": error.reason,
+                        "row": ",".join(row.cells),
+                    }
+                    for error, row in rejected
+                ),
+            )
         click.echo(f"{len(rejected)} rejected rows written to {rejects}")
     if report.committed:
         click.echo(f"Imported; limitation dates computed for {report.computed} cases.")
     elif dry_run and not report.errors:
         click.echo("Dry run: everything is valid; nothing was written.")
     else:
-        reason = "dry run" if dry_run else f"{len(report.errors)} problems"
+        count = len(report.errors)
+        reason = "dry run" if dry_run else f"{count} problem{'s' if count != 1 else ''}"
         raise Failure(f"nothing was imported ({reason})")
 
 
@@ -246,50 +295,62 @@ def show(app: App, case_number: str, as_of: str | None, fmt: str) -> None:
             raise Failure(f"no case {case_number!r}")
         facts = load_facts([case], session=session)[case.id]  # type: ignore[index]
         from solwatch.store import record_of
+
         record = record_of(case)
     limitation = compute_limitation(facts)
     from solwatch.reports import assess
+
     assessment = assess(record, today, app.settings.alerts.thresholds, limitation)
     steps = explain(limitation, assessment.standing, today, assessment.fallback)
     row = case_row(assessment, app.offices)
     if fmt == "json":
-        row["explanation"] = [{"text": s.text, "source": s.source,
-                               "date": s.result.isoformat() if s.result else None}
-                              for s in steps]
+        row["explanation"] = [
+            {"text": s.text, "source": s.source, "date": s.result.isoformat() if s.result else None}
+            for s in steps
+        ]
         click.echo(json.dumps(row, indent=2))
         return
     _print_case(row, assessment, today, steps)
 
 
-def _print_case(row: dict[str, Any], assessment: Assessment, today: date,
-                steps: list[Any]) -> None:
+def _print_case(row: dict[str, Any], assessment: Assessment, today: date, steps: list[Any]) -> None:
     def show_value(value: Any) -> str:
         return "blank" if value in (None, "") else str(value)
 
     limit = assessment.standing.limitation_date
     echo = click.echo
     echo(f"Case {row['case_number']}  {row['status']}")
-    echo(f"  {row['case_type']}, statute {show_value(row['statute'])}, culpability "
-         f"{show_value(row['culpability'])}")
+    echo(
+        f"  {row['case_type']}, statute {show_value(row['statute'])}, culpability "
+        f"{show_value(row['culpability'])}"
+    )
     echo(f"  importer {show_value(row['importer_name'])} ({show_value(row['importer_number'])})")
-    echo(f"  Center {center_label(row['center'])}; port {show_value(row['port_code'])}; "
-         f"FP&F office {show_value(row['fpf_office'])}")
+    echo(
+        f"  Center {center_label(row['center'])}; port {show_value(row['port_code'])}; "
+        f"FP&F office {show_value(row['fpf_office'])}"
+    )
     echo(f"Rule: {show_value(row['rule'])}")
     if limit is None:
         echo(f"Limitation date: none: {row['missing_field']} is blank")
     else:
         days = row["days_remaining"]
         when = f"{days} days remaining" if days >= 0 else f"passed {-days} days ago"
-        echo(f"Limitation date: {row['limitation_date']} ({weekday_name(limit)}), file by "
-             f"{row['file_by_date']}: {when} as of {today.isoformat()}")
+        echo(
+            f"Limitation date: {row['limitation_date']} ({weekday_name(limit)}), file by "
+            f"{row['file_by_date']}: {when} as of {today.isoformat()}"
+        )
     if row["fallback_limitation_date"]:
         echo(f"Fallback if fraud is not proven: {row['fallback_limitation_date']}")
     echo(f"Recorded SOL date: {show_value(row['recorded_sol_date'])}")
-    echo(f"Entries: {row['entries_total']} ({row['entries_expired']} past the limit, "
-         f"${row['entries_expired_loss_amount']} loss of revenue); waivers: {row['waivers']}")
-    echo(f"Amounts: assessed ${show_value(row['assessed_amount'])}, collected "
-         f"${show_value(row['collected_amount'])}, uncollected "
-         f"${show_value(row['uncollected_amount'])}")
+    echo(
+        f"Entries: {row['entries_total']} ({row['entries_expired']} past the limit, "
+        f"${row['entries_expired_loss_amount']} loss of revenue); waivers: {row['waivers']}"
+    )
+    echo(
+        f"Amounts: assessed ${show_value(row['assessed_amount'])}, collected "
+        f"${show_value(row['collected_amount'])}, uncollected "
+        f"${show_value(row['uncollected_amount'])}"
+    )
     echo(f"Alerts: {', '.join(row['alerts']) or 'none'}")
     echo("")
     echo("How the date was derived:")
@@ -299,23 +360,47 @@ def _print_case(row: dict[str, Any], assessment: Assessment, today: date,
 
 
 @main.command(name="at-risk")
-@click.option("--within", type=click.IntRange(min=0), default=365, show_default=True,
-              help="Days ahead that count as due.")
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=365,
+    show_default=True,
+    help="Days ahead that count as due.",
+)
 @click.option("--center", help="Only this Center (CEE007, 007 or 7).")
 @click.option("--port", help="Only this port code.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.value for k in AlertKind]),
-              help="Only cases with this alert (repeatable).")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice([k.value for k in AlertKind]),
+    help="Only cases with this alert (repeatable).",
+)
 @AS_OF
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @pass_app
-def at_risk_command(app: App, within: int, center: str | None, port: str | None,
-                    kinds: tuple[str, ...], as_of: str | None, fmt: str) -> None:
+def at_risk_command(
+    app: App,
+    within: int,
+    center: str | None,
+    port: str | None,
+    kinds: tuple[str, ...],
+    as_of: str | None,
+    fmt: str,
+) -> None:
     """Open cases with any alert, most urgent first."""
     today = app.today(as_of)
     wanted = frozenset(AlertKind(k) for k in kinds) or None
     with app.session() as session:
-        found = at_risk(today, app.settings.alerts.thresholds, session=session, within=within,
-                        center=_center_option(center), port=port, kinds=wanted)
+        found = at_risk(
+            today,
+            app.settings.alerts.thresholds,
+            session=session,
+            within=within,
+            center=_center_option(center),
+            port=port,
+            kinds=wanted,
+        )
     rows = [case_row(assessment, app.offices) for assessment in found]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -326,8 +411,9 @@ def at_risk_command(app: App, within: int, center: str | None, port: str | None,
 
 
 def _print_table(console: Console, rows: list[dict[str, Any]], today: date) -> None:
-    table = Table(title=f"At-risk cases as of {today.isoformat()}: {len(rows)}",
-                  title_justify="left")
+    table = Table(
+        title=f"At-risk cases as of {today.isoformat()}: {len(rows)}", title_justify="left"
+    )
     for title in ("Case", "Center", "Port"):
         table.add_column(title, no_wrap=True)
     table.add_column("Importer", max_width=28)
@@ -339,10 +425,16 @@ def _print_table(console: Console, rows: list[dict[str, Any]], today: date) -> N
     for row in rows:
         days = row["days_remaining"]
         table.add_row(
-            row["case_number"], row["center"] or "", row["port_code"] or "",
-            row["importer_name"] or "", row["rule"] or "", row["limitation_date"] or "-",
-            row["file_by_date"] or "-", "" if days is None else str(days),
-            ", ".join(row["alerts"]), row["uncollected_amount"] or "",
+            row["case_number"],
+            row["center"] or "",
+            row["port_code"] or "",
+            row["importer_name"] or "",
+            row["rule"] or "",
+            row["limitation_date"] or "-",
+            row["file_by_date"] or "-",
+            "" if days is None else str(days),
+            ", ".join(row["alerts"]),
+            row["uncollected_amount"] or "",
             style="bold red" if "expired" in row["alerts"] else None,
         )
     console.print(table)
@@ -356,15 +448,20 @@ def stats(app: App, as_of: str | None, fmt: str) -> None:
     """Per-Center totals of open, expired, blank-SOL and due cases."""
     today = app.today(as_of)
     with app.session() as session:
-        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds,
-                                            session=session))
+        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds, session=session))
     if fmt == "json":
-        click.echo(json.dumps({
-            "as_of": today.isoformat(),
-            "centers": [{"center": code, **totals.as_dict()} for code, totals in
-                        centers.items()],
-            "total": total.as_dict(),
-        }, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "as_of": today.isoformat(),
+                    "centers": [
+                        {"center": code, **totals.as_dict()} for code, totals in centers.items()
+                    ],
+                    "total": total.as_dict(),
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"Open cases by Center as of {today.isoformat()}", title_justify="left")
     table.add_column("Center")
@@ -372,9 +469,11 @@ def stats(app: App, as_of: str | None, fmt: str) -> None:
         table.add_column(key.replace("_", " "), justify="right")
     for code, totals in [*centers.items(), ("Total", total)]:
         values = totals.as_dict()
-        table.add_row(center_label(code) if code != "Total" else "Total",
-                      *(str(values[key]) for key in STAT_KEYS),
-                      style="bold" if code == "Total" else None)
+        table.add_row(
+            center_label(code) if code != "Total" else "Total",
+            *(str(values[key]) for key in STAT_KEYS),
+            style="bold" if code == "Total" else None,
+        )
     app.out.print(table)
 
 
@@ -385,15 +484,20 @@ def export() -> None:
 
 @export.command(name="cases")
 @AS_OF
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="CSV file to write (default: standard output).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV file to write (default: standard output).",
+)
 @pass_app
 def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     """Every case with its computed fields, as CSV."""
     today = app.today(as_of)
     with app.session() as session:
-        rows = (case_row(a, app.offices) for a in
-                assess_cases(today, app.settings.alerts.thresholds, session=session))
+        rows = (
+            case_row(a, app.offices)
+            for a in assess_cases(today, app.settings.alerts.thresholds, session=session)
+        )
         if out is None:
             write_csv(click.get_text_stream("stdout"), CASE_FIELDS, rows)
             return
@@ -405,9 +509,14 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--dir", "folder", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("solwatch-demo"), show_default=True,
-              help="Where to write the sample extract.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("solwatch-demo"),
+    show_default=True,
+    help="Where to write the sample extract.",
+)
 @click.option("--cases", "count", type=click.IntRange(min=20), default=300, show_default=True)
 @AS_OF
 @pass_app
@@ -422,8 +531,11 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     schema.upgrade(app.engine)
     with app.session() as session:
         report, _ = import_extracts(
-            _extract_files((folder,), None), session=session, as_of=today,
-            now=datetime.now(timezone.utc))
+            _extract_files((folder,), None),
+            session=session,
+            as_of=today,
+            now=datetime.now(UTC),
+        )
     if not report.committed:
         for error in report.errors[:20]:
             click.echo(str(error), err=True)
@@ -431,15 +543,18 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     click.echo(f"Imported into {app.safe_url}.")
     with app.session() as session:
         found = at_risk(today, app.settings.alerts.thresholds, session=session, within=90)
-        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds,
-                                            session=session))
+        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds, session=session))
     _print_table(app.out, [case_row(a, app.offices) for a in found[:25]], today)
-    click.echo(f"(first 25 of {len(found)} cases due within 90 days or needing attention; "
-               f"see `solwatch at-risk`)")
-    click.echo(f"Open: {total.open}; expired: {total.expired} "
-               f"(${dollars(total.expired_uncollected_cents)} uncollected); blank SOL: "
-               f"{total.blank_sol}; due within 90 days: {total.due_90}, within 365: "
-               f"{total.due_365}. Per Center: `solwatch stats`.")
+    click.echo(
+        f"(first 25 of {len(found)} cases due within 90 days or needing attention; "
+        f"see `solwatch at-risk`)"
+    )
+    click.echo(
+        f"Open: {total.open}; expired: {total.expired} "
+        f"(${dollars(total.expired_uncollected_cents)} uncollected); blank SOL: "
+        f"{total.blank_sol}; due within 90 days: {total.due_90}, within 365: "
+        f"{total.due_365}. Per Center: `solwatch stats`."
+    )
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m solwatch`

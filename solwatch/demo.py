@@ -15,14 +15,55 @@ from solwatch.dates import add_years
 from solwatch.extract import COLUMNS
 
 PORTS = {  # port code -> the Center its trade most often belongs to, for plausible data
-    "1001": "CEE001", "4601": "CEE008", "2704": "CEE007", "2709": "CEE004", "5201": "CEE002",
-    "3801": "CEE003", "2809": "CEE004", "3901": "CEE005", "5301": "CEE006", "1704": "CEE008",
-    "0901": "CEE009", "2304": "CEE010", "3001": "CEE007", "1601": "CEE003", "1303": "CEE009",
+    "1001": "CEE001",
+    "4601": "CEE008",
+    "2704": "CEE007",
+    "2709": "CEE004",
+    "5201": "CEE002",
+    "3801": "CEE003",
+    "2809": "CEE004",
+    "3901": "CEE005",
+    "5301": "CEE006",
+    "1704": "CEE008",
+    "0901": "CEE009",
+    "2304": "CEE010",
+    "3001": "CEE007",
+    "1601": "CEE003",
+    "1303": "CEE009",
 }
-FIRST = ("Pacific", "Atlantic", "Great Lakes", "Golden Gate", "Lone Star", "Summit", "Harbor",
-         "Meridian", "Keystone", "Cascade", "Delta", "Northstar", "Bayview", "Pioneer", "Orion")
-SECOND = ("Trading", "Imports", "Supply", "Industries", "Global", "Logistics", "Manufacturing",
-          "Textiles", "Metals", "Electronics", "Foods", "Chemical", "Motors", "Apparel")
+FIRST = (
+    "Pacific",
+    "Atlantic",
+    "Great Lakes",
+    "Golden Gate",
+    "Lone Star",
+    "Summit",
+    "Harbor",
+    "Meridian",
+    "Keystone",
+    "Cascade",
+    "Delta",
+    "Northstar",
+    "Bayview",
+    "Pioneer",
+    "Orion",
+)
+SECOND = (
+    "Trading",
+    "Imports",
+    "Supply",
+    "Industries",
+    "Global",
+    "Logistics",
+    "Manufacturing",
+    "Textiles",
+    "Metals",
+    "Electronics",
+    "Foods",
+    "Chemical",
+    "Motors",
+    "Apparel",
+)
 SUFFIX = ("Inc.", "LLC", "Co.", "Corp.", "Ltd.", "& Sons", "International")
 
 
@@ -63,11 +104,18 @@ class _Generator:
         discovery = min(violation + timedelta(days=rng.randint(30, 540)), self.today)
         initiated = min(discovery + timedelta(days=rng.randint(10, 120)), self.today)
         case = {
-            "case_number": self._number(initiated.year, port), "case_type": "penalty",
-            "statute": "1592", "culpability": "negligence", "status": "OPEN",
-            "center": center, "port_code": port, "importer_name": name,
-            "importer_number": number, "violation_date": violation,
-            "discovery_date": discovery, "property_discovery_date": None,
+            "case_number": self._number(initiated.year, port),
+            "case_type": "penalty",
+            "statute": "1592",
+            "culpability": "negligence",
+            "status": "OPEN",
+            "center": center,
+            "port_code": port,
+            "importer_name": name,
+            "importer_number": number,
+            "violation_date": violation,
+            "discovery_date": discovery,
+            "property_discovery_date": None,
             "initiated_date": initiated,
             "last_action_date": min(initiated + timedelta(days=rng.randint(0, 900)), self.today),
             "sol_date": add_years(violation, 5),
@@ -87,39 +135,67 @@ class _Generator:
         yield SampleCase(self.base(ago(5, 40), last_action_date=t - timedelta(days=20)))
         yield SampleCase(self.base(ago(5, -12), last_action_date=t - timedelta(days=5)))
         yield SampleCase(self.base(ago(4, 200), sol_date=None))
-        yield SampleCase(self.base(ago(3), statute="1595a", culpability=None,
-                                   discovery_date=None))
+        yield SampleCase(self.base(ago(3), statute="1595a", culpability=None, discovery_date=None))
         late = self.base(ago(4, 100))
         late["sol_date"] = add_years(late["violation_date"], 6)
         yield SampleCase(late)
         early = self.base(ago(4, 30))
         yield SampleCase(early, waivers=[{"signed_date": ago(0, 60), "term_years": 2}])
         expired = self.base(ago(5, 300))
-        yield SampleCase(expired, waivers=[{"signed_date": ago(0, 30), "expires_date": add_years(t, 1)}])
+        yield SampleCase(
+            expired, waivers=[{"signed_date": ago(0, 30), "expires_date": add_years(t, 1)}]
+        )
         revoked = self.base(ago(4, 10))
-        yield SampleCase(revoked, waivers=[{"signed_date": ago(1), "term_years": 2,
-                                            "revoked_date": ago(0, 100)}])
+        yield SampleCase(
+            revoked, waivers=[{"signed_date": ago(1), "term_years": 2, "revoked_date": ago(0, 100)}]
+        )
         yield SampleCase(self.base(ago(3, 180)))
         yield SampleCase(self.base(ago(4, 170), last_action_date=t - timedelta(days=120)))
         fraud = self.base(ago(6), culpability="fraud", discovery_date=ago(2))
         fraud["sol_date"] = add_years(fraud["discovery_date"], 5)
         yield SampleCase(fraud)
-        forfeit = self.base(ago(5, 100), case_type="forfeiture", statute="1595a",
-                            culpability=None, discovery_date=ago(4, 300),
-                            property_discovery_date=ago(0, 200))
+        forfeit = self.base(
+            ago(5, 100),
+            case_type="forfeiture",
+            statute="1595a",
+            culpability=None,
+            discovery_date=ago(4, 300),
+            property_discovery_date=ago(0, 200),
+        )
         forfeit["sol_date"] = add_years(forfeit["property_discovery_date"], 2)
         yield SampleCase(forfeit)
-        bond = self.base(ago(7), case_type="liquidated_damages", statute="1623",
-                         culpability=None, sol_date=ago(1))
+        bond = self.base(
+            ago(7),
+            case_type="liquidated_damages",
+            statute="1623",
+            culpability=None,
+            sol_date=ago(1),
+        )
         yield SampleCase(bond, events=[{"event_date": ago(2), "kind": "acknowledgment"}])
         multi = self.base(ago(5, 60))
         multi["sol_date"] = add_years(multi["violation_date"], 5)
-        yield SampleCase(multi, entries=[
-            {"entry_number": f"E{n}-{self.sequence}", "entry_date": ago(5, 60 - 45 * n),
-             "loss_amount": f"{1500 * (n + 1)}.00"} for n in range(4)])
+        yield SampleCase(
+            multi,
+            entries=[
+                {
+                    "entry_number": f"E{n}-{self.sequence}",
+                    "entry_date": ago(5, 60 - 45 * n),
+                    "loss_amount": f"{1500 * (n + 1)}.00",
+                }
+                for n in range(4)
+            ],
+        )
         absent = self.base(ago(5, 20))
-        yield SampleCase(absent, tolling=[{"start_date": ago(3), "end_date": ago(3) +
-                                           timedelta(days=90), "reason": "principal abroad"}])
+        yield SampleCase(
+            absent,
+            tolling=[
+                {
+                    "start_date": ago(3),
+                    "end_date": ago(3) + timedelta(days=90),
+                    "reason": "principal abroad",
+                }
+            ],
+        )
 
     def random_case(self) -> SampleCase:
         rng = self.rng
@@ -129,40 +205,52 @@ class _Generator:
         sample = SampleCase(case)
         roll = rng.random()
         if roll < 0.10:
-            case.update(case_type="forfeiture", statute=rng.choice(("1595a", "1584")),
-                        culpability=None,
-                        property_discovery_date=min(case["discovery_date"] +
-                                                    timedelta(days=rng.randint(0, 900)), t))
+            case.update(
+                case_type="forfeiture",
+                statute=rng.choice(("1595a", "1584")),
+                culpability=None,
+                property_discovery_date=min(
+                    case["discovery_date"] + timedelta(days=rng.randint(0, 900)), t
+                ),
+            )
             case["sol_date"] = add_years(case["discovery_date"], 5)
         elif roll < 0.22:
             case.update(case_type="liquidated_damages", statute="1623", culpability=None)
             case["sol_date"] = add_years(violation, 6)
             if rng.random() < 0.3:
-                sample.events.append({"event_date": min(violation + timedelta(
-                    days=rng.randint(100, 1500)), t), "kind": rng.choice(
-                    ("partial_payment", "acknowledgment"))})
+                sample.events.append(
+                    {
+                        "event_date": min(violation + timedelta(days=rng.randint(100, 1500)), t),
+                        "kind": rng.choice(("partial_payment", "acknowledgment")),
+                    }
+                )
         elif roll < 0.32:
             case.update(statute=rng.choice(("1595a", "1641", "1586")), culpability=None)
             case["sol_date"] = add_years(case["discovery_date"], 5)
         else:
-            case["culpability"] = rng.choice(("negligence",) * 6 + ("gross_negligence",) * 3
-                                             + ("fraud", ""))
+            case["culpability"] = rng.choice(
+                ("negligence",) * 6 + ("gross_negligence",) * 3 + ("fraud", "")
+            )
             if case["culpability"] == "fraud":
                 case["sol_date"] = add_years(case["discovery_date"], 5)
             if rng.random() < 0.4:
                 for n in range(rng.randint(1, 8)):
-                    sample.entries.append({
-                        "entry_number": f"{rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{n}",
-                        "entry_date": min(violation + timedelta(days=rng.randint(0, 300)), t),
-                        "loss_amount": f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}"})
+                    sample.entries.append(
+                        {
+                            "entry_number": f"{rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{n}",
+                            "entry_date": min(violation + timedelta(days=rng.randint(0, 300)), t),
+                            "loss_amount": f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}",
+                        }
+                    )
         self._status_and_quirks(sample)
         return sample
 
     def _status_and_quirks(self, sample: SampleCase) -> None:
         rng = self.rng
         case = sample.case
-        case["status"] = rng.choices(("OPEN", "REFERRED", "SUIT_FILED", "CLOSED"),
-                                     (70, 10, 5, 15))[0]
+        case["status"] = rng.choices(("OPEN", "REFERRED", "SUIT_FILED", "CLOSED"), (70, 10, 5, 15))[
+            0
+        ]
         if rng.random() < 0.2:
             case["sol_date"] = None  # the blank field the auditors found on older cases
         elif rng.random() < 0.02:
@@ -179,19 +267,22 @@ class _Generator:
         if rng.random() < 0.03:
             start = case["violation_date"] + timedelta(days=rng.randint(30, 700))
             if start < self.today:
-                sample.tolling.append({"start_date": start,
-                                       "end_date": min(start + timedelta(days=rng.randint(10, 200)),
-                                                       self.today),
-                                       "reason": rng.choice(("absence from the U.S.",
-                                                             "property concealed"))})
+                sample.tolling.append(
+                    {
+                        "start_date": start,
+                        "end_date": min(start + timedelta(days=rng.randint(10, 200)), self.today),
+                        "reason": rng.choice(("absence from the U.S.", "property concealed")),
+                    }
+                )
 
 
 def write_sample(folder: Path, *, today: date, count: int, seed: int = 1621) -> None:
     """Write cases.csv, entries.csv, waivers.csv, tolling.csv and events.csv to `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     generator = _Generator(today, seed)
-    handles = {kind: (folder / f"{kind}.csv").open("w", encoding="utf-8", newline="")
-               for kind in COLUMNS}
+    handles = {
+        kind: (folder / f"{kind}.csv").open("w", encoding="utf-8", newline="") for kind in COLUMNS
+    }
     try:
         writers = {kind: csv.writer(handle) for kind, handle in handles.items()}
         for kind, writer in writers.items():
@@ -201,14 +292,17 @@ def write_sample(folder: Path, *, today: date, count: int, seed: int = 1621) -> 
         while written < count:
             sample = next(scenarios, None) or generator.random_case()
             number = sample.case["case_number"]
-            writers["cases"].writerow(_iso(v) if isinstance(v, date) or v is None else v
-                                      for v in (sample.case.get(c) for c in COLUMNS["cases"]))
+            writers["cases"].writerow(
+                _iso(v) if isinstance(v, date) or v is None else v
+                for v in (sample.case.get(c) for c in COLUMNS["cases"])
+            )
             for kind in ("entries", "waivers", "tolling", "events"):
                 for child in getattr(sample, kind):
                     child = {"case_number": number, **child}
                     writers[kind].writerow(
                         _iso(v) if isinstance(v, date) or v is None else v
-                        for v in (child.get(c) for c in COLUMNS[kind]))
+                        for v in (child.get(c) for c in COLUMNS[kind])
+                    )
             written += 1
     finally:
         for handle in handles.values():

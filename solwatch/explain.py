@@ -15,8 +15,9 @@ def _clock_steps(limitation: Limitation, prefix: str = "") -> list[Step]:
     several = len(limitation.clocks) > 1
     for clock in limitation.clocks:
         label = f"{clock.label.capitalize()}: " if several else ""
-        steps += [Step(prefix + label + step.text, step.source, step.result)
-                  for step in clock.steps]
+        steps += [
+            Step(prefix + label + step.text, step.source, step.result) for step in clock.steps
+        ]
     return steps
 
 
@@ -26,30 +27,45 @@ def _as_of_step(limitation: Limitation, standing: Standing, today: date, prefix:
     if len(limitation.clocks) > 1:
         total = len(limitation.clocks)
         if standing.entries_expired == total:
-            text = (f"As of {today.isoformat()} all {total} entry clocks have run; the latest "
-                    f"limit, {limit.isoformat()}, is the case's limitation date.")
+            text = (
+                f"As of {today.isoformat()} all {total} entry clocks have run; the latest "
+                f"limit, {limit.isoformat()}, is the case's limitation date."
+            )
         else:
-            text = (f"As of {today.isoformat()}, {standing.entries_expired} of {total} entry "
-                    f"clocks have run; the earliest one still running ends {limit.isoformat()}, "
-                    f"the case's limitation date.")
+            text = (
+                f"As of {today.isoformat()}, {standing.entries_expired} of {total} entry "
+                f"clocks have run; the earliest one still running ends {limit.isoformat()}, "
+                f"the case's limitation date."
+            )
         return Step(prefix + text, SRC_LIU, limit)
-    return Step(prefix + f"Limitation date: {limit.isoformat()} ({weekday_name(limit)}).",
-                SRC_1621, limit)
+    return Step(
+        prefix + f"Limitation date: {limit.isoformat()} ({weekday_name(limit)}).", SRC_1621, limit
+    )
 
 
 def explain(
-    limitation: Limitation, standing: Standing, today: date,
+    limitation: Limitation,
+    standing: Standing,
+    today: date,
     fallback: Standing | None = None,
 ) -> list[Step]:
     """Every step of the derivation; the last step that carries a date carries the
     case's limitation date on `today`."""
     steps = []
-    if limitation.fallback is not None and fallback is not None \
-            and fallback.limitation_date is not None:
+    if (
+        limitation.fallback is not None
+        and fallback is not None
+        and fallback.limitation_date is not None
+    ):
         steps += _clock_steps(limitation.fallback, "Fallback: ")
-        steps.append(Step(
-            f"Fallback: {fallback.limitation_date.isoformat()} is shown for reference only; "
-            f"it does not drive alerts.", SRC_1621, None))
+        steps.append(
+            Step(
+                f"Fallback: {fallback.limitation_date.isoformat()} is shown for reference only; "
+                f"it does not drive alerts.",
+                SRC_1621,
+                None,
+            )
+        )
     steps += _clock_steps(limitation)
     limit = standing.limitation_date
     if limit is None:
@@ -58,9 +74,11 @@ def explain(
     file_by = file_by_date(limit)
     if file_by != limit:
         why = holiday_name(limit) or weekday_name(limit)
-        steps.append(Step(
-            f"{limit.isoformat()} falls on a {why}. The limit is never moved later: file by "
-            f"{file_by.isoformat()} ({weekday_name(file_by)}), the business day before.",
-            "solwatch practice (conservative: courts may not extend a limit for closures)",
-        ))
+        steps.append(
+            Step(
+                f"{limit.isoformat()} falls on a {why}. The limit is never moved later: file by "
+                f"{file_by.isoformat()} ({weekday_name(file_by)}), the business day before.",
+                "solwatch practice (conservative: courts may not extend a limit for closures)",
+            )
+        )
     return steps

@@ -47,8 +47,7 @@ class CenterTotals:
 STAT_KEYS = ("open", "expired", "expired_uncollected", "blank_sol", "due_90", "due_365")
 
 
-def tally(assessments: Iterable[Assessment]) -> tuple[dict[str | None, CenterTotals],
-                                                       CenterTotals]:
+def tally(assessments: Iterable[Assessment]) -> tuple[dict[str | None, CenterTotals], CenterTotals]:
     """Totals per Center (None for cases with no Center) and overall, open cases only."""
     centers: dict[str | None, CenterTotals] = {}
     total = CenterTotals()
@@ -57,6 +56,7 @@ def tally(assessments: Iterable[Assessment]) -> tuple[dict[str | None, CenterTot
             continue
         centers.setdefault(assessment.record.center, CenterTotals()).add(assessment)
         total.add(assessment)
-    ordered = dict(sorted(centers.items(),
-                          key=lambda item: CENTER_ORDER.get(item[0] or "", len(CENTER_ORDER))))
+    ordered = dict(
+        sorted(centers.items(), key=lambda item: CENTER_ORDER.get(item[0] or "", len(CENTER_ORDER)))
+    )
     return ordered, total

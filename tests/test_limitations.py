@@ -1,0 +1,380 @@
+"""The limitation rules of domain.md §3, one named case per edge."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from solwatch.facts import (
+    CaseFacts,
+    CaseType,
+    Culpability,
+    Entry,
+    Event,
+    EventKind,
+    TollingPeriod,
+    Waiver,
+)
+from solwatch.limitations import Rule, compute_limitation
+
+D = date
+
+
+def penalty(**fields: object) -> CaseFacts:
+    base: dict[str, object] = {
+        "case_number": "T-1",
+        "statute": "1592",
+        "culpability": Culpability.NEGLIGENCE,
+    }
+    base.update(fields)
+    return CaseFacts(**base)  # type: ignore[arg-type]
+
+
+RULE_CASES = [
+    pytest.param(
+        penalty(violation_date=D(2021, 3, 4)),
+        Rule.VIOLATION,
+        D(2026, 3, 4),
+        id="negligence-five-years-from-violation",
+    ),
+    pytest.param(
+        penalty(violation_date=D(2020, 2, 29)),
+        Rule.VIOLATION,
+        D(2025, 2, 28),
+        id="leap-day-anniversary",
+    ),
+    pytest.param(
+        penalty(culpability=Culpability.GROSS_NEGLIGENCE, violation_date=D(2021, 3, 4)),
+        Rule.VIOLATION,
+        D(2026, 3, 4),
+        id="gross-negligence-from-violation",
+    ),
+    pytest.param(
+        penalty(culpability=None, violation_date=D(2021, 3, 4)),
+        Rule.VIOLATION,
+        D(2026, 3, 4),
+        id="blank-culpability-from-violation",
+    ),
+    pytest.param(
+        penalty(statute="1593a", violation_date=D(2021, 3, 4)),
+        Rule.VIOLATION,
+        D(2026, 3, 4),
+        id="1593a-from-violation",
+    ),
+    pytest.param(
+        penalty(
+            culpability=Culpability.FRAUD,
+            violation_date=D(2018, 1, 10),
+            discovery_date=D(2022, 6, 1),
+        ),
+        Rule.FRAUD,
+        D(2027, 6, 1),
+        id="fraud-from-discovery",
+    ),
+    pytest.param(
+        penalty(
+            statute="1595a",
+            culpability=None,
+            violation_date=D(2019, 1, 1),
+            discovery_date=D(2021, 5, 5),
+        ),
+        Rule.DISCOVERY,
+        D(2026, 5, 5),
+        id="other-statute-from-discovery",
+    ),
+    pytest.param(
+        CaseFacts(
+            "F",
+            CaseType.FORFEITURE,
+            "1595a",
+            discovery_date=D(2021, 1, 1),
+            property_discovery_date=D(2022, 1, 1),
+        ),
+        Rule.FORFEITURE,
+        D(2026, 1, 1),
+        id="forfeiture-five-year-branch-wins",
+    ),
+    pytest.param(
+        CaseFacts(
+            "F",
+            CaseType.FORFEITURE,
+            "1595a",
+            discovery_date=D(2021, 1, 1),
+            property_discovery_date=D(2025, 3, 1),
+        ),
+        Rule.FORFEITURE,
+        D(2027, 3, 1),
+        id="forfeiture-two-year-branch-wins",
+    ),
+    pytest.param(
+        CaseFacts("F", CaseType.FORFEITURE, "1595a", discovery_date=D(2021, 1, 1)),
+        Rule.FORFEITURE,
+        D(2026, 1, 1),
+        id="forfeiture-without-property-date",
+    ),
+    pytest.param(
+        CaseFacts("L", CaseType.LIQUIDATED_DAMAGES, violation_date=D(2019, 4, 1)),
+        Rule.CONTRACT,
+        D(2025, 4, 1),
+        id="liquidated-damages-six-years",
+    ),
+    pytest.param(
+        CaseFacts(
+            "L",
+            CaseType.LIQUIDATED_DAMAGES,
+            violation_date=D(2019, 4, 1),
+            events=(Event(D(2022, 8, 15), EventKind.ACKNOWLEDGMENT),),
+        ),
+        Rule.CONTRACT,
+        D(2028, 8, 15),
+        id="liquidated-damages-restarted-by-acknowledgment",
+    ),
+    pytest.param(
+        CaseFacts(
+            "L",
+            CaseType.LIQUIDATED_DAMAGES,
+            violation_date=D(2019, 4, 1),
+            events=(
+                Event(D(2021, 1, 1), EventKind.PARTIAL_PAYMENT),
+                Event(D(2023, 1, 1), EventKind.PARTIAL_PAYMENT),
+            ),
+        ),
+        Rule.CONTRACT,
+        D(2029, 1, 1),
+        id="liquidated-damages-each-payment-restarts",
+    ),
+    pytest.param(
+        CaseFacts(
+            "L",
+            CaseType.LIQUIDATED_DAMAGES,
+            violation_date=D(2019, 4, 1),
+            tolling=(TollingPeriod(D(2020, 1, 1), D(2020, 12, 31)),),
+        ),
+        Rule.CONTRACT,
+        D(2025, 4, 1),
+        id="liquidated-damages-not-tolled",
+    ),
+]
+
+
+@pytest.mark.parametrize(("facts", "rule", "expected"), RULE_CASES)
+def test_it_computes_the_limitation_date(facts: CaseFacts, rule: Rule, expected: date) -> None:
+    """Each rule of domain.md §3 gives its date from its own starting point."""
+    limitation = compute_limitation(facts)
+    assert limitation.rule is rule
+    assert limitation.missing is None
+    assert limitation.first_date == expected
+
+
+@pytest.mark.parametrize(
+    ("facts", "missing"),
+    [
+        pytest.param(penalty(), "violation_date", id="missing-violation-date"),
+        pytest.param(
+            penalty(culpability=Culpability.FRAUD, violation_date=D(2020, 1, 1)),
+            "discovery_date",
+            id="fraud-missing-discovery-date",
+        ),
+        pytest.param(
+            penalty(statute="1595a", violation_date=D(2020, 1, 1)),
+            "discovery_date",
+            id="missing-discovery-date",
+        ),
+        pytest.param(
+            penalty(statute=None, violation_date=D(2020, 1, 1)), "statute", id="missing-statute"
+        ),
+        pytest.param(
+            CaseFacts("F", CaseType.FORFEITURE, property_discovery_date=D(2022, 1, 1)),
+            "discovery_date",
+            id="forfeiture-missing-discovery-date",
+        ),
+        pytest.param(
+            CaseFacts("L", CaseType.LIQUIDATED_DAMAGES),
+            "violation_date",
+            id="liquidated-damages-missing-breach",
+        ),
+    ],
+)
+def test_it_names_the_missing_field(facts: CaseFacts, missing: str) -> None:
+    """No date is invented: the case is uncomputable and says which field is blank."""
+    limitation = compute_limitation(facts)
+    assert limitation.missing == missing
+    assert limitation.clocks == ()
+    assert missing in limitation.steps[-1].text
+
+
+def test_it_gives_fraud_cases_a_violation_fallback() -> None:
+    """A fraud case also shows the negligence date that remains if fraud is not proven."""
+    limitation = compute_limitation(
+        penalty(
+            culpability=Culpability.FRAUD,
+            violation_date=D(2018, 1, 10),
+            discovery_date=D(2022, 6, 1),
+        )
+    )
+    assert limitation.fallback is not None
+    assert limitation.fallback.rule is Rule.VIOLATION
+    assert limitation.fallback.first_date == D(2023, 1, 10)
+
+
+def test_it_flags_an_acknowledgment_after_the_six_years() -> None:
+    """A payment after the limit ran is not counted and goes to counsel."""
+    limitation = compute_limitation(
+        CaseFacts(
+            "L",
+            CaseType.LIQUIDATED_DAMAGES,
+            violation_date=D(2015, 1, 1),
+            events=(Event(D(2022, 1, 1), EventKind.PARTIAL_PAYMENT),),
+        )
+    )
+    assert limitation.first_date == D(2021, 1, 1)
+    assert limitation.flags == {"late-waiver"}
+
+
+WAIVER_CASES = [
+    pytest.param((Waiver(D(2024, 6, 1)),), D(2028, 3, 4), set(), id="default-two-year-term"),
+    pytest.param((Waiver(D(2024, 6, 1), term_years=1),), D(2027, 3, 4), set(), id="one-year-term"),
+    pytest.param(
+        (Waiver(D(2026, 3, 4)),), D(2028, 3, 4), set(), id="waiver-signed-on-the-limit-day"
+    ),
+    pytest.param(
+        (Waiver(D(2026, 3, 5)),), D(2026, 3, 4), {"late-waiver"}, id="waiver-signed-day-after-limit"
+    ),
+    pytest.param(
+        (Waiver(D(2026, 3, 5), expires=D(2028, 1, 1), revives=True),),
+        D(2028, 1, 1),
+        set(),
+        id="late-waiver-reviewed-as-reviving",
+    ),
+    pytest.param(
+        (Waiver(D(2024, 1, 1)), Waiver(D(2027, 6, 1)), Waiver(D(2029, 2, 1))),
+        D(2032, 3, 4),
+        set(),
+        id="chained-waivers",
+    ),
+    pytest.param(
+        (Waiver(D(2027, 6, 1)), Waiver(D(2024, 1, 1))),
+        D(2030, 3, 4),
+        set(),
+        id="waivers-applied-in-signed-order",
+    ),
+    pytest.param(
+        (Waiver(D(2024, 1, 1), expires=D(2025, 12, 31)),),
+        D(2026, 3, 4),
+        set(),
+        id="stated-end-earlier-than-running-limit",
+    ),
+    pytest.param(
+        (Waiver(D(2024, 1, 1), expires=D(2027, 9, 30)),),
+        D(2027, 9, 30),
+        set(),
+        id="stated-end-date",
+    ),
+    pytest.param(
+        (Waiver(D(2024, 1, 1), revoked=D(2024, 5, 1)),),
+        D(2026, 3, 4),
+        {"revoked-waiver"},
+        id="revoked-waiver-ignored",
+    ),
+    pytest.param(
+        (Waiver(D(2024, 1, 1)), Waiver(D(2028, 3, 5))),
+        D(2028, 3, 4),
+        {"late-waiver"},
+        id="second-waiver-after-first-ran",
+    ),
+]
+
+
+@pytest.mark.parametrize(("waivers", "expected", "flags"), WAIVER_CASES)
+def test_it_applies_waivers_in_signed_order(
+    waivers: tuple[Waiver, ...], expected: date, flags: set[str]
+) -> None:
+    """Waivers extend the running limit; late and revoked ones are not applied but flagged."""
+    limitation = compute_limitation(penalty(violation_date=D(2021, 3, 4), waivers=waivers))
+    assert limitation.first_date == expected
+    assert limitation.flags == flags
+
+
+TOLLING_CASES = [
+    pytest.param(
+        (TollingPeriod(D(2022, 1, 1), D(2022, 1, 10)),), D(2026, 3, 14), id="ten-days-of-absence"
+    ),
+    pytest.param(
+        (
+            TollingPeriod(D(2022, 1, 1), D(2022, 1, 10)),
+            TollingPeriod(D(2022, 1, 5), D(2022, 1, 20)),
+        ),
+        D(2026, 3, 24),
+        id="overlapping-periods-counted-once",
+    ),
+    pytest.param(
+        (TollingPeriod(D(2020, 1, 1), D(2021, 3, 4)),),
+        D(2026, 3, 4),
+        id="period-before-clock-start-ignored",
+    ),
+    pytest.param(
+        (TollingPeriod(D(2020, 12, 1), D(2021, 3, 14)),),
+        D(2026, 3, 14),
+        id="period-straddling-clock-start",
+    ),
+    pytest.param(
+        (
+            TollingPeriod(D(2026, 3, 1), D(2026, 3, 10)),
+            TollingPeriod(D(2026, 3, 12), D(2026, 3, 20)),
+        ),
+        D(2026, 3, 23),
+        id="tolling-pulls-in-second-period",
+    ),
+    pytest.param(
+        (TollingPeriod(D(2026, 4, 1), D(2026, 6, 1)),),
+        D(2026, 3, 4),
+        id="period-after-deadline-ignored",
+    ),
+    pytest.param(
+        (TollingPeriod(D(2026, 3, 4), D(2026, 3, 4)),), D(2026, 3, 5), id="one-day-on-the-deadline"
+    ),
+]
+
+
+@pytest.mark.parametrize(("periods", "expected"), TOLLING_CASES)
+def test_it_does_not_count_absence_or_concealment(
+    periods: tuple[TollingPeriod, ...], expected: date
+) -> None:
+    """Days of the union of periods inside the running period extend it, until stable."""
+    limitation = compute_limitation(penalty(violation_date=D(2021, 3, 4), tolling=periods))
+    assert limitation.first_date == expected
+
+
+def test_it_tolls_before_applying_a_waiver() -> None:
+    """A waiver's term runs from the tolled limit; its stated end date is not tolled."""
+    tolled = (TollingPeriod(D(2022, 1, 1), D(2022, 1, 10)),)
+    by_term = compute_limitation(
+        penalty(violation_date=D(2021, 3, 4), tolling=tolled, waivers=(Waiver(D(2025, 1, 1)),))
+    )
+    stated = compute_limitation(
+        penalty(
+            violation_date=D(2021, 3, 4),
+            tolling=tolled,
+            waivers=(Waiver(D(2025, 1, 1), D(2027, 1, 1)),),
+        )
+    )
+    assert by_term.first_date == D(2028, 3, 14)
+    assert stated.first_date == D(2027, 1, 1)
+
+
+def test_it_runs_one_clock_per_entry() -> None:
+    """Each entry of a negligence case is its own violation with its own clock (Liu, 2023)."""
+    limitation = compute_limitation(
+        penalty(
+            violation_date=D(2020, 1, 1),
+            entries=(Entry("B", D(2021, 7, 1), 500), Entry("A", D(2020, 2, 29), 100)),
+            waivers=(Waiver(D(2025, 6, 1)),),
+        )
+    )
+    assert [(c.label, c.limit) for c in limitation.clocks] == [
+        ("entry A", D(2025, 2, 28)),  # the waiver came after this entry's limit: late for it
+        ("entry B", D(2028, 7, 1)),
+    ]
+    assert limitation.flags == {"late-waiver"}
+    assert (limitation.first_date, limitation.last_date) == (D(2025, 2, 28), D(2028, 7, 1))
