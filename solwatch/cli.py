@@ -543,7 +543,7 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     click.echo(f"Imported into {app.safe_url}.")
     with app.session() as session:
         found = at_risk(today, app.settings.alerts.thresholds, session=session, within=90)
-        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds, session=session))
+        _, total = tally(assess_cases(today, app.settings.alerts.thresholds, session=session))
     _print_table(app.out, [case_row(a, app.offices) for a in found[:25]], today)
     click.echo(
         f"(first 25 of {len(found)} cases due within 90 days or needing attention; "

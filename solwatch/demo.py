@@ -235,9 +235,10 @@ class _Generator:
                 case["sol_date"] = add_years(case["discovery_date"], 5)
             if rng.random() < 0.4:
                 for n in range(rng.randint(1, 8)):
+                    filer = rng.randint(100, 999)
                     sample.entries.append(
                         {
-                            "entry_number": f"{rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{n}",
+                            "entry_number": f"{filer}-{rng.randint(1, 10**7):07d}-{n}",
                             "entry_date": min(violation + timedelta(days=rng.randint(0, 300)), t),
                             "loss_amount": f"{rng.randint(100, 90000)}.{rng.randint(0, 99):02d}",
                         }

@@ -407,9 +407,5 @@ def parse_rows(
             for name, reason in _cross_checks(kind, values, as_of):
                 row.errors.append(RowError(path, line, name, reason))
             yield row
-    except UnicodeDecodeError as error:
-        raise ExtractError(
-            RowError(path, reader.line_num + 1, "(encoding)", f"not UTF-8 text ({error.reason})")
-        ) from None
     except csv.Error as error:
         raise ExtractError(RowError(path, reader.line_num, "(csv)", str(error))) from None

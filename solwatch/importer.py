@@ -164,17 +164,25 @@ class _Import:
         total = path.stat().st_size
         label = f"{path.name}"
 
-        def lines(handle: IO[str]) -> Iterator[str]:
+        def lines(handle: IO[bytes]) -> Iterator[str]:
+            # Decoded line by line, so that a bad byte is reported on its own line.
             done = 0
-            for count, line in enumerate(handle, 1):
-                done += len(line)
-                if progress and count % 20000 == 0:
+            for number, raw in enumerate(handle, 1):
+                done += len(raw)
+                if progress and number % 20000 == 0:
                     progress(label, done, total)
-                yield line
+                try:
+                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as error:
+                    raise ExtractError(
+                        RowError(
+                            str(path), number, "(encoding)", f"not UTF-8 text ({error.reason})"
+                        )
+                    ) from None
             if progress:
                 progress(label, total, total)
 
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        with path.open("rb") as handle:
             yield from parse_rows(
                 lines(handle),
                 path=str(path),
@@ -363,14 +371,13 @@ class _Import:
         existing: dict[tuple[Any, ...], SQLModel] = {}
         for child in self.session.exec(select(table).where(table.case_id.in_(case_ids))):  # type: ignore[attr-defined]
             existing[(child.case_id, *(getattr(child, k) for k in keys))] = child  # type: ignore[attr-defined]
-        new_cases = {
-            case_id
-            for case_id in self.session.exec(
+        new_cases = set(
+            self.session.exec(
                 select(Case.id).where(
                     col(Case.id).in_(case_ids), col(Case.created_import_id) == self.run.id
                 )
             )
-        }
+        )
         inserts: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         touched: set[int] = set()

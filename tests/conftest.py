@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -16,12 +15,11 @@ AS_OF = date(2026, 11, 24)
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own folder, with no ambient configuration."""
     monkeypatch.chdir(tmp_path)
     for name in ("SOLWATCH_CONFIG", "SOLWATCH_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
-    yield
 
 
 class Cli:
