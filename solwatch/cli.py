@@ -405,7 +405,7 @@ def at_risk_command(
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif fmt == "csv":
-        write_csv(click.get_text_stream("stdout"), CASE_FIELDS, rows)
+        write_csv(sys.stdout, CASE_FIELDS, rows)
     else:
         _print_table(app.out, rows, today)
 
@@ -499,7 +499,7 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
             for a in assess_cases(today, app.settings.alerts.thresholds, session=session)
         )
         if out is None:
-            write_csv(click.get_text_stream("stdout"), CASE_FIELDS, rows)
+            write_csv(sys.stdout, CASE_FIELDS, rows)
             return
         partial = out.with_name(out.name + ".partial")
         with partial.open("w", encoding="utf-8-sig", newline="") as handle:

@@ -14,7 +14,7 @@ def _clock_steps(limitation: Limitation, prefix: str = "") -> list[Step]:
     steps = [Step(prefix + step.text, step.source, step.result) for step in limitation.steps]
     several = len(limitation.clocks) > 1
     for clock in limitation.clocks:
-        label = f"{clock.label.capitalize()}: " if several else ""
+        label = f"{clock.label[:1].upper()}{clock.label[1:]}: " if several else ""
         steps += [
             Step(prefix + label + step.text, step.source, step.result) for step in clock.steps
         ]

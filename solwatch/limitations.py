@@ -156,7 +156,7 @@ def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
         for entry in sorted(facts.entries, key=lambda e: (e.entry_date, e.number)):
             clock, clock_flags = _statutory_clock(
                 f"entry {entry.number}",
-                f"Entry {entry.number} dated",
+                "Dated",
                 entry.entry_date,
                 facts.tolling,
                 facts.waivers,
