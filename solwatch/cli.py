@@ -557,9 +557,5 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     )
 
 
-def run() -> None:  # pragma: no cover - console entry for `python -m solwatch`
-    main(prog_name="solwatch")
-
-
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(run())
+    main(prog_name="solwatch")

@@ -215,7 +215,7 @@ class _Import:
                             )
                         )
                     seen.add(key)
-                if errors:
+                if errors or number is None:
                     if number is not None and number not in valid:
                         self.rejected_cases.add(number)
                     self._reject(row, errors, file)
@@ -348,7 +348,7 @@ class _Import:
                             )
                         )
                     seen.add(key)
-                if errors:
+                if errors or number is None:
                     self._reject(row, errors, file)
                 else:
                     valid.append((ids[number], row))
@@ -394,8 +394,8 @@ class _Import:
                 _text(row.values.get(k)) or "" for k in keys
             )
             source = f"{path}:{row.line}"
-            child = existing.get((case_id, *(_stored(row.values.get(k)) for k in keys)))
-            if child is None:
+            found = existing.get((case_id, *(_stored(row.values.get(k)) for k in keys)))
+            if found is None:
                 record = {name: values.get(name, CHILD_DEFAULTS.get(name)) for name in columns}
                 record["case_id"] = case_id
                 inserts.append(record)
@@ -408,12 +408,12 @@ class _Import:
             for name in present:
                 if name in keys:
                     continue
-                old, new = getattr(child, name), values.get(name)
+                old, new = getattr(found, name), values.get(name)
                 if old != new:
                     changes.append(
                         self._change(case_id, f"{label}: {name}", _text(old), _text(new), source)
                     )
-                    setattr(child, name, new)
+                    setattr(found, name, new)
                     changed = True
             if changed:
                 touched.add(case_id)
@@ -489,9 +489,9 @@ def import_extracts(
         session.rollback()
         return job.report, job.rejects
     job.report.computed = recompute_pending(session=session, advance=computing)
-    run = session.get(ImportRun, job.report.import_id)
-    assert run is not None
-    run.summary = json.dumps([file.__dict__ for file in job.report.files])
+    stored = session.get(ImportRun, job.report.import_id)
+    assert stored is not None
+    stored.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True
     return job.report, job.rejects

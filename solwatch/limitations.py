@@ -168,10 +168,10 @@ def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
         return Limitation(rule, tuple(clocks), tuple(steps), frozenset(flags))
     if facts.violation_date is None:
         return _missing(rule, "violation_date", steps)
-    clock, flags = _statutory_clock(
+    clock, clock_flags = _statutory_clock(
         "case", "Violation date", facts.violation_date, facts.tolling, facts.waivers
     )
-    return Limitation(rule, (clock,), tuple(steps), flags)
+    return Limitation(rule, (clock,), tuple(steps), clock_flags)
 
 
 def _discovery(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:

@@ -281,7 +281,7 @@ def recompute_pending(
     """Compute every case not computed under the current rules; returns how many."""
     done = 0
     last_id = 0
-    pending = or_(col(Case.rules_version).is_(None), Case.rules_version != RULES_VERSION)
+    pending = or_(col(Case.rules_version).is_(None), col(Case.rules_version) != RULES_VERSION)
     while True:
         cases = list(
             session.exec(
@@ -312,7 +312,7 @@ def _bulk_update(session: Session, values: list[dict[str, Any]]) -> None:
 
     if not values:
         return
-    columns = {key: bindparam(key) for key in values[0] if key != "b_id"}
+    columns: dict[str, Any] = {key: bindparam(key) for key in values[0] if key != "b_id"}
     statement = update(Case).where(col(Case.id) == bindparam("b_id")).values(columns)
     session.connection().execute(statement, values)
 
