@@ -11,8 +11,8 @@ from sqlmodel import Session, col, or_
 
 from solwatch.alerts import AlertKind, Thresholds
 from solwatch.limitations import compute_limitation
-from solwatch.reports import Assessment, assess, urgency
-from solwatch.store import Case, iter_cases, load_facts, record_of
+from solwatch.reports import Assessment, CaseRecord, assess, urgency
+from solwatch.store import Case, iter_records, load_facts
 
 # What puts a case on the at-risk list when no --kind is given: the clock and the data that
 # drives it. Action prompts and CEAR candidates are shown on listed cases and can be asked for.
@@ -30,24 +30,19 @@ DEFAULT_AT_RISK = frozenset(
 
 
 def assess_batch(
-    cases: list[Case], today: date, thresholds: Thresholds, *, session: Session
+    records: list[tuple[int, CaseRecord]], today: date, thresholds: Thresholds, *, session: Session
 ) -> list[Assessment]:
-    records = [record_of(case) for case in cases]
-    straddling = [
-        case for case, record in zip(cases, records, strict=True) if record.needs_clocks(today)
-    ]
+    """Assess records; only cases whose per-entry clocks straddle `today` are recomputed."""
+    straddling = [case_id for case_id, record in records if record.needs_clocks(today)]
     facts = load_facts(straddling, session=session) if straddling else {}
-    numbers = {facts[case_id].case_number: facts[case_id] for case_id in facts}
     return [
         assess(
             record,
             today,
             thresholds,
-            compute_limitation(numbers[record.case_number])
-            if record.case_number in numbers
-            else None,
+            compute_limitation(facts[case_id]) if case_id in facts else None,
         )
-        for record in records
+        for case_id, record in records
     ]
 
 
@@ -55,8 +50,8 @@ def assess_cases(
     today: date, thresholds: Thresholds, *, session: Session, where: Iterable[Any] = ()
 ) -> Iterator[Assessment]:
     """Every case matching `where`, assessed on `today`, in storage order."""
-    for cases in iter_cases(session=session, where=where):
-        yield from assess_batch(cases, today, thresholds, session=session)
+    for records in iter_records(session=session, where=where):
+        yield from assess_batch(records, today, thresholds, session=session)
 
 
 def at_risk(

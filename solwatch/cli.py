@@ -28,9 +28,17 @@ from solwatch.explain import explain
 from solwatch.extract import KINDS, ExtractError, kind_of
 from solwatch.importer import import_extracts
 from solwatch.limitations import compute_limitation
-from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars, write_csv
+from solwatch.reports import (
+    CASE_FIELDS,
+    Assessment,
+    assess,
+    case_row,
+    dollars,
+    write_csv,
+    write_json_list,
+)
 from solwatch.stats import STAT_KEYS, tally
-from solwatch.store import find_case, load_facts, make_engine, mark_all_pending, recompute_pending
+from solwatch.store import find_record, load_facts, make_engine, mark_all_pending, recompute_pending
 
 EXIT_BAD_INPUT = 2
 
@@ -290,15 +298,12 @@ def show(app: App, case_number: str, as_of: str | None, fmt: str) -> None:
     """One case, its limitation date and how it was derived."""
     today = app.today(as_of)
     with app.session() as session:
-        case = find_case(case_number, session=session)
-        if case is None:
+        found = find_record(case_number, session=session)
+        if found is None:
             raise Failure(f"no case {case_number!r}")
-        facts = load_facts([case], session=session)[case.id]  # type: ignore[index]
-        from solwatch.store import record_of
-
-        record = record_of(case)
+        case_id, record = found
+        facts = load_facts([case_id], session=session)[case_id]
     limitation = compute_limitation(facts)
-    from solwatch.reports import assess
 
     assessment = assess(record, today, app.settings.alerts.thresholds, limitation)
     steps = explain(limitation, assessment.standing, today, assessment.fallback)
@@ -403,7 +408,7 @@ def at_risk_command(
         )
     rows = [case_row(assessment, app.offices) for assessment in found]
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
+        write_json_list(sys.stdout, rows)
     elif fmt == "csv":
         write_csv(sys.stdout, CASE_FIELDS, rows)
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
 from dateutil.relativedelta import relativedelta
@@ -17,6 +17,7 @@ _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
+@lru_cache(maxsize=1 << 16)
 def add_years(start: date, years: int) -> date:
     """The same month and day `years` later; 29 February becomes 28 February.
 
@@ -24,6 +25,7 @@ def add_years(start: date, years: int) -> date:
     a one-year waiver executed 5 Feb 2002 was still in effect on 5 Feb 2003). relativedelta
     clips 29 February to the 28th, the earlier day, which is the conservative choice.
     """
+    # Cached: a store of a million cases holds only a few thousand distinct dates.
     return start + relativedelta(years=years)
 
 
@@ -59,7 +61,13 @@ def parse_date(text: str) -> date:
     """`YYYY-MM-DD` or `MM/DD/YYYY`; anything else raises ValueError with a reason."""
     text = text.strip()
     try:
-        if _ISO.fullmatch(text):
+        if (
+            len(text) == 10
+            and text[4] == "-"
+            and text[7] == "-"
+            and text.isascii()
+            and _ISO.fullmatch(text)
+        ):
             return date.fromisoformat(text)
         match = _US.fullmatch(text)
         if match:

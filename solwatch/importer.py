@@ -17,7 +17,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.extract import KINDS, ExtractError, Row, RowError, parse_rows, read_header
@@ -28,7 +28,9 @@ from solwatch.store import (
     Case,
     CaseChange,
     ImportRun,
+    insert_many,
     recompute_pending,
+    update_many,
 )
 
 BATCH = 2000
@@ -145,7 +147,7 @@ class _Import:
 
     def _history(self, changes: list[dict[str, Any]]) -> None:
         if changes:
-            self.session.connection().execute(insert(CaseChange), changes)
+            insert_many(self.session.connection(), CaseChange.__table__, changes)  # type: ignore[attr-defined]
 
     def _change(
         self, case_id: int, name: str, old: str | None, new: str | None, source: str
@@ -230,52 +232,56 @@ class _Import:
     ) -> None:
         if not valid:
             return
+        attributes = [CASE_ATTRIBUTES.get(name, name) for name in present]
+        columns = [Case.__table__.c[a] for a in ("id", "case_number", *attributes)]  # type: ignore[attr-defined]
+        connection = self.session.connection()
         existing = {
-            case.case_number: case
-            for case in self.session.exec(
-                select(Case).where(col(Case.case_number).in_(list(valid)))
+            row.case_number: row
+            for row in connection.execute(
+                select(*columns).where(col(Case.case_number).in_(list(valid)))
             )
         }
         new_rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         for number, row in valid.items():
             values = {name: row.values.get(name) for name in present}
             if values.get("case_type") is None and "case_type" in values:
                 values["case_type"] = CaseType.PENALTY
-            case = existing.get(number)
-            if case is None:
+            old_row = existing.get(number)
+            if old_row is None:
                 new_rows.append(self._new_case(values))
                 file.new += 1
                 continue
-            changed = False
+            stored = old_row._mapping
+            changed: dict[str, Any] = {}
             for name, value in values.items():
                 attribute = CASE_ATTRIBUTES.get(name, name)
-                old = getattr(case, attribute)
                 new = _stored(value)
-                if old != new:
-                    assert case.id is not None
+                if stored[attribute] != new:
                     changes.append(
                         self._change(
-                            case.id,
+                            old_row.id,
                             name,
-                            _history_text(name, old),
+                            _history_text(name, stored[attribute]),
                             _history_text(name, new),
                             f"{path}:{row.line}",
                         )
                     )
-                    setattr(case, attribute, new)
-                    changed = True
+                    changed[attribute] = new
             if changed:
-                case.is_open = Status(case.status).is_open
-                case.rules_version = None
+                merged = {attribute: stored[attribute] for attribute in attributes}
+                merged.update(changed)
+                if "status" in merged:
+                    merged["is_open"] = Status(merged["status"]).is_open
+                updates.append({"b_id": old_row.id, **merged, "rules_version": None})
                 file.changed += 1
             else:
                 file.unchanged += 1
         if new_rows:
-            self.session.connection().execute(insert(Case), new_rows)
-        self.session.flush()
+            insert_many(connection, Case.__table__, new_rows)  # type: ignore[attr-defined]
+        update_many(connection, Case.__table__, updates)  # type: ignore[attr-defined]
         self._history(changes)
-        self.session.expunge_all()
 
     def _new_case(self, values: dict[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -364,21 +370,24 @@ class _Import:
     ) -> None:
         if not valid:
             return
-        table = CHILD_TABLES[kind]
+        table = CHILD_TABLES[kind].__table__  # type: ignore[attr-defined]
         keys = CHILD_KEYS[kind]
-        columns = [name for name in _child_columns(table) if name not in ("id", "case_id")]
+        columns = _child_columns(CHILD_TABLES[kind])
         case_ids = {case_id for case_id, _ in valid}
-        existing: dict[tuple[Any, ...], SQLModel] = {}
-        for child in self.session.exec(select(table).where(table.case_id.in_(case_ids))):  # type: ignore[attr-defined]
-            existing[(child.case_id, *(getattr(child, k) for k in keys))] = child  # type: ignore[attr-defined]
+        connection = self.session.connection()
+        existing = {
+            (row.case_id, *(row._mapping[k] for k in keys)): row
+            for row in connection.execute(select(table).where(table.c.case_id.in_(case_ids)))
+        }
         new_cases = set(
-            self.session.exec(
+            connection.execute(
                 select(Case.id).where(
                     col(Case.id).in_(case_ids), col(Case.created_import_id) == self.run.id
                 )
-            )
+            ).scalars()
         )
         inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         touched: set[int] = set()
         for case_id, row in valid:
@@ -404,38 +413,39 @@ class _Import:
                     touched.add(case_id)
                     changes.append(self._change(case_id, kind, None, f"added {label}", source))
                 continue
-            changed = False
+            stored = found._mapping
+            changed = {}
             for name in present:
                 if name in keys:
                     continue
-                old, new = getattr(found, name), values.get(name)
+                old, new = stored[name], values.get(name)
                 if old != new:
                     changes.append(
                         self._change(case_id, f"{label}: {name}", _text(old), _text(new), source)
                     )
-                    setattr(found, name, new)
-                    changed = True
+                    changed[name] = new
             if changed:
+                merged = {name: stored[name] for name in present if name not in keys}
+                updates.append({"b_id": found.id, **merged, **changed})
                 touched.add(case_id)
                 file.changed += 1
             else:
                 file.unchanged += 1
         if inserts:
-            self.session.connection().execute(insert(table), inserts)
-        self.session.flush()
+            insert_many(connection, table, inserts)
+        update_many(connection, table, updates)
         if touched:
-            self.session.connection().execute(
+            connection.execute(
                 update(Case).where(col(Case.id).in_(touched)).values(rules_version=None)
             )
         self._history(changes)
-        self.session.expunge_all()
 
 
 def _child_columns(table: type[SQLModel]) -> list[str]:
     return [
         column.name
         for column in table.__table__.columns  # type: ignore[attr-defined]
-        if column.name != "created_import_id"
+        if column.name not in ("id", "case_id", "created_import_id")
     ]
 
 

@@ -259,3 +259,16 @@ def write_csv(stream: IO[str], fields: Sequence[str], rows: Iterable[Mapping[str
         writer.writerow([safe_cell(name, row.get(name)) for name in fields])
         count += 1
     return count
+
+
+def write_json_list(stream: IO[str], rows: Iterable[Mapping[str, Any]]) -> None:
+    """A JSON array with one object per line: valid JSON, readable, and written with the C
+    encoder (an indented dump of a hundred thousand cases is several times slower)."""
+    import json
+
+    stream.write("[")
+    separator = "\n"
+    for row in rows:
+        stream.write(separator + json.dumps(row, ensure_ascii=False))
+        separator = ",\n"
+    stream.write("\n]\n")

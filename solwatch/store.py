@@ -177,87 +177,192 @@ def create_schema(connection: Connection) -> None:
 
 
 # --- facts and records ------------------------------------------------------------------------
+# Bulk paths read plain rows (SQLAlchemy Core), not ORM objects: at a million cases the ORM's
+# per-object bookkeeping costs more than the limitation rules themselves.
+
+FACT_COLUMNS: tuple[Any, ...] = (
+    Case.id,
+    Case.case_number,
+    Case.case_type,
+    Case.statute,
+    Case.culpability,
+    Case.violation_date,
+    Case.discovery_date,
+    Case.property_discovery_date,
+    Case.sol_date,
+)
+CHILD_COLUMNS: dict[str, tuple[Any, ...]] = {
+    "entries": (
+        CaseEntry.case_id,
+        CaseEntry.entry_number,
+        CaseEntry.entry_date,
+        CaseEntry.loss_cents,
+    ),
+    "waivers": (
+        CaseWaiver.case_id,
+        CaseWaiver.signed_date,
+        CaseWaiver.expires_date,
+        CaseWaiver.term_years,
+        CaseWaiver.revoked_date,
+        CaseWaiver.revives,
+    ),
+    "tolling": (
+        CaseTolling.case_id,
+        CaseTolling.start_date,
+        CaseTolling.end_date,
+        CaseTolling.reason,
+    ),
+    "events": (CaseEvent.case_id, CaseEvent.event_date, CaseEvent.kind),
+}
+RECORD_COLUMNS: tuple[Any, ...] = (
+    Case.id,
+    Case.case_number,
+    Case.case_type,
+    Case.statute,
+    Case.culpability,
+    Case.status,
+    Case.is_open,
+    Case.center,
+    Case.port_code,
+    Case.importer_name,
+    Case.importer_number,
+    Case.violation_date,
+    Case.discovery_date,
+    Case.initiated_date,
+    Case.last_action_date,
+    Case.sol_date,
+    Case.assessed_cents,
+    Case.collected_cents,
+    Case.rule,
+    Case.limitation_date,
+    Case.last_limitation_date,
+    Case.fallback_date,
+    Case.last_fallback_date,
+    Case.missing_field,
+    Case.flags,
+    Case.entries_total,
+    Case.entries_loss_cents,
+    Case.waivers_total,
+)
 
 
-def _facts(case: Case, children: dict[str, list[Any]]) -> CaseFacts:
+def _children(first: int, last: int, *, session: Session) -> dict[int, dict[str, list[Any]]]:
+    """Child rows of the cases with ids from `first` to `last`, grouped by case and kind."""
+    grouped: dict[int, dict[str, list[Any]]] = {}
+    connection = session.connection()
+    for kind, columns in CHILD_COLUMNS.items():
+        case_id = columns[0]
+        rows = connection.execute(select(*columns).where(case_id >= first, case_id <= last))
+        for row in rows:
+            grouped.setdefault(row[0], {}).setdefault(kind, []).append(row)
+    return grouped
+
+
+def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
+    _, number, case_type, statute, culpability, violation, discovery, property_found, _ = row
     return CaseFacts(
-        case_number=case.case_number,
-        case_type=CaseType(case.case_type),
-        statute=case.statute,
-        culpability=Culpability(case.culpability) if case.culpability else None,
-        violation_date=case.violation_date,
-        discovery_date=case.discovery_date,
-        property_discovery_date=case.property_discovery_date,
-        entries=tuple(
-            Entry(e.entry_number, e.entry_date, e.loss_cents) for e in children["entries"]
-        ),
+        case_number=number,
+        case_type=CaseType(case_type),
+        statute=statute,
+        culpability=Culpability(culpability) if culpability else None,
+        violation_date=violation,
+        discovery_date=discovery,
+        property_discovery_date=property_found,
+        entries=tuple(Entry(e[1], e[2], e[3]) for e in children.get("entries", ())),
         waivers=tuple(
-            Waiver(w.signed_date, w.expires_date, w.term_years, w.revoked_date, w.revives)
-            for w in children["waivers"]
+            Waiver(w[1], w[2], w[3], w[4], bool(w[5])) for w in children.get("waivers", ())
         ),
-        tolling=tuple(
-            TollingPeriod(t.start_date, t.end_date, t.reason or "") for t in children["tolling"]
-        ),
-        events=tuple(Event(e.event_date, EventKind(e.kind)) for e in children["events"]),
+        tolling=tuple(TollingPeriod(t[1], t[2], t[3] or "") for t in children.get("tolling", ())),
+        events=tuple(Event(e[1], EventKind(e[2])) for e in children.get("events", ())),
     )
 
 
-def load_facts(cases: Sequence[Case], *, session: Session) -> dict[int, CaseFacts]:
-    """The facts of `cases`, with their entries, waivers, tolling and events."""
-    ids = [case.id for case in cases if case.id is not None]
-    children: dict[int, dict[str, list[Any]]] = {
-        case_id: {kind: [] for kind in CHILD_TABLES} for case_id in ids
-    }
-    for kind, table in CHILD_TABLES.items():
-        case_id_column = table.case_id  # type: ignore[attr-defined]
-        for row in session.exec(select(table).where(case_id_column.in_(ids))):
-            children[row.case_id][kind].append(row)  # type: ignore[attr-defined]
-    return {case.id: _facts(case, children[case.id]) for case in cases if case.id is not None}
+def load_facts(case_ids: Sequence[int], *, session: Session) -> dict[int, CaseFacts]:
+    """The facts of the cases with `case_ids`, with entries, waivers, tolling and events."""
+    facts: dict[int, CaseFacts] = {}
+    connection = session.connection()
+    for case_id in case_ids:
+        row = connection.execute(select(*FACT_COLUMNS).where(Case.id == case_id)).one()
+        facts[case_id] = _facts(row, _children(case_id, case_id, session=session).get(case_id, {}))
+    return facts
 
 
-def record_of(case: Case) -> CaseRecord:
+def record_of(row: Any) -> CaseRecord:
+    """A CaseRecord from a row of RECORD_COLUMNS."""
+    values = list(row[1:])
+    values.insert(5, values[5])  # status, then is_open
+    (
+        number,
+        case_type,
+        statute,
+        culpability,
+        status,
+        _,
+        is_open,
+        center,
+        port,
+        name,
+        importer,
+        violation,
+        discovery,
+        initiated,
+        last_action,
+        sol,
+        assessed,
+        collected,
+        rule,
+        first,
+        last,
+        fallback,
+        last_fallback,
+        missing,
+        flags,
+        entries,
+        loss,
+        waivers,
+    ) = values
     return CaseRecord(
-        case_number=case.case_number,
-        case_type=case.case_type,
-        statute=case.statute,
-        culpability=case.culpability,
-        status=case.status,
-        is_open=case.is_open,
-        center=case.center,
-        port_code=case.port_code,
-        importer_name=case.importer_name,
-        importer_number=case.importer_number,
-        violation_date=case.violation_date,
-        discovery_date=case.discovery_date,
-        initiated_date=case.initiated_date,
-        last_action_date=case.last_action_date,
-        sol_date=case.sol_date,
-        assessed_cents=case.assessed_cents,
-        collected_cents=case.collected_cents,
-        rule=case.rule,
-        limitation_date=case.limitation_date,
-        last_limitation_date=case.last_limitation_date,
-        fallback_date=case.fallback_date,
-        last_fallback_date=case.last_fallback_date,
-        missing_field=case.missing_field,
-        flags=frozenset(filter(None, case.flags.split(";"))),
-        entries_total=case.entries_total,
-        entries_loss_cents=case.entries_loss_cents,
-        waivers_total=case.waivers_total,
+        case_number=number,
+        case_type=case_type,
+        statute=statute,
+        culpability=culpability,
+        status=status,
+        is_open=bool(is_open),
+        center=center,
+        port_code=port,
+        importer_name=name,
+        importer_number=importer,
+        violation_date=violation,
+        discovery_date=discovery,
+        initiated_date=initiated,
+        last_action_date=last_action,
+        sol_date=sol,
+        assessed_cents=assessed,
+        collected_cents=collected,
+        rule=rule,
+        limitation_date=first,
+        last_limitation_date=last,
+        fallback_date=fallback,
+        last_fallback_date=last_fallback,
+        missing_field=missing,
+        flags=frozenset(filter(None, flags.split(";"))),
+        entries_total=entries,
+        entries_loss_cents=loss,
+        waivers_total=waivers,
     )
 
 
 # --- materialization --------------------------------------------------------------------------
 
 
-def computed_columns(case: Case, facts: CaseFacts) -> dict[str, Any]:
+def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
     """The materialized columns of a case, from its facts."""
     summary = summarize(facts, compute_limitation(facts))
     attention = bool(
         summary.missing
         or summary.flags
-        or case.sol_date is None
-        or (summary.first_date is not None and case.sol_date > summary.first_date)
+        or sol_date is None
+        or (summary.first_date is not None and sol_date > summary.first_date)
     )
     return {
         "rule": summary.rule,
@@ -276,45 +381,32 @@ def computed_columns(case: Case, facts: CaseFacts) -> dict[str, Any]:
 
 
 def recompute_pending(
-    *, session: Session, batch: int = 2000, advance: Callable[[int], None] | None = None
+    *, session: Session, batch: int = 5000, advance: Callable[[int], None] | None = None
 ) -> int:
     """Compute every case not computed under the current rules; returns how many."""
     done = 0
     last_id = 0
     pending = or_(col(Case.rules_version).is_(None), col(Case.rules_version) != RULES_VERSION)
+    connection = session.connection()
     while True:
-        cases = list(
-            session.exec(
-                select(Case)
-                .where(pending, col(Case.id) > last_id)
-                .order_by(col(Case.id))
-                .limit(batch)
-            )
-        )
-        if not cases:
+        rows = connection.execute(
+            select(*FACT_COLUMNS)
+            .where(pending, col(Case.id) > last_id)
+            .order_by(col(Case.id))
+            .limit(batch)
+        ).all()
+        if not rows:
             return done
-        facts = load_facts(cases, session=session)
+        children = _children(rows[0][0], rows[-1][0], session=session)
         values = [
-            {"b_id": case.id, **computed_columns(case, facts[case.id])}
-            for case in cases
-            if case.id is not None
+            {"b_id": row[0], **computed_columns(_facts(row, children.get(row[0], {})), row[8])}
+            for row in rows
         ]
-        _bulk_update(session, values)
-        last_id = cases[-1].id or last_id
-        done += len(cases)
-        session.expunge_all()
+        update_many(connection, Case.__table__, values)  # type: ignore[attr-defined]
+        last_id = rows[-1][0]
+        done += len(rows)
         if advance:
-            advance(len(cases))
-
-
-def _bulk_update(session: Session, values: list[dict[str, Any]]) -> None:
-    from sqlalchemy import bindparam
-
-    if not values:
-        return
-    columns: dict[str, Any] = {key: bindparam(key) for key in values[0] if key != "b_id"}
-    statement = update(Case).where(col(Case.id) == bindparam("b_id")).values(columns)
-    session.connection().execute(statement, values)
+            advance(len(rows))
 
 
 def mark_all_pending(*, session: Session) -> None:
@@ -325,31 +417,86 @@ def mark_all_pending(*, session: Session) -> None:
 # --- queries ----------------------------------------------------------------------------------
 
 
-def find_case(case_number: str, *, session: Session) -> Case | None:
-    return session.exec(select(Case).where(Case.case_number == case_number)).first()
+def find_record(case_number: str, *, session: Session) -> tuple[int, CaseRecord] | None:
+    """(id, record) of one case by its number, or None."""
+    row = (
+        session.connection()
+        .execute(select(*RECORD_COLUMNS).where(Case.case_number == case_number))
+        .first()
+    )
+    return None if row is None else (row[0], record_of(row))
 
 
 def count_cases(*, session: Session) -> int:
     return session.exec(select(func.count()).select_from(Case)).one()
 
 
-def iter_cases(
+def iter_records(
     *, session: Session, where: Iterable[Any] = (), batch: int = 5000
-) -> Iterator[list[Case]]:
-    """Cases matching `where`, in batches ordered by id, without holding them all."""
+) -> Iterator[list[tuple[int, CaseRecord]]]:
+    """(id, record) of the cases matching `where`, in batches ordered by id."""
     last_id = 0
     conditions = list(where)
+    connection = session.connection()
     while True:
-        cases = list(
-            session.exec(
-                select(Case)
-                .where(*conditions, col(Case.id) > last_id)
-                .order_by(col(Case.id))
-                .limit(batch)
-            )
-        )
-        if not cases:
+        rows = connection.execute(
+            select(*RECORD_COLUMNS)
+            .where(*conditions, col(Case.id) > last_id)
+            .order_by(col(Case.id))
+            .limit(batch)
+        ).all()
+        if not rows:
             return
-        yield cases
-        last_id = cases[-1].id or last_id
-        session.expunge_all()
+        yield [(row[0], record_of(row)) for row in rows]
+        last_id = rows[-1][0]
+
+
+# --- bulk writes ------------------------------------------------------------------------------
+
+
+def _driver_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def insert_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT `rows` (dicts with the same keys). On SQLite the rows go straight to the driver,
+    dates as the ISO text SQLAlchemy itself stores: at a million rows SQLAlchemy's per-row
+    parameter processing would cost more than the insert."""
+    if not rows:
+        return
+    if connection.dialect.name != "sqlite":
+        connection.execute(table.insert(), rows)
+        return
+    defaults = {
+        column.name: column.default.arg
+        for column in table.columns
+        if column.name not in rows[0] and column.default is not None and column.default.is_scalar
+    }
+    names = [*rows[0], *defaults]
+    fill = list(defaults.values())
+    marks = ", ".join("?" for _ in names)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    keys = list(rows[0])
+    cursor.executemany(sql, [[*(_driver_value(row[k]) for k in keys), *fill] for row in rows])
+
+
+def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """UPDATE rows by id (key `b_id`), one executemany per set of columns."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(name for name in row if name != "b_id"), []).append(row)
+    for names, group in groups.items():
+        if connection.dialect.name != "sqlite":
+            from sqlalchemy import bindparam
+
+            values: dict[str, Any] = {name: bindparam(name) for name in names}
+            connection.execute(
+                update(table).where(table.c.id == bindparam("b_id")).values(values), group
+            )
+            continue
+        sql = f"UPDATE {table.name} SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?"
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(
+            sql, [[*(_driver_value(row[n]) for n in names), row["b_id"]] for row in group]
+        )
