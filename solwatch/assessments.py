@@ -3,6 +3,7 @@ where per-entry deadlines straddle the day."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -54,7 +55,7 @@ def assess_cases(
         yield from assess_batch(records, today, thresholds, session=session)
 
 
-def at_risk(
+def iter_at_risk(
     today: date,
     thresholds: Thresholds,
     *,
@@ -63,10 +64,13 @@ def at_risk(
     center: str | None = None,
     port: str | None = None,
     kinds: frozenset[AlertKind] | None = None,
-) -> list[Assessment]:
-    """Open cases with a qualifying alert, most urgent first.
+) -> Iterator[Assessment]:
+    """Open cases with a qualifying alert, most urgent first, streamed.
 
     `due` qualifies only within `within` days. Without `kinds`, DEFAULT_AT_RISK qualify.
+    Cases arrive from the store ordered by their stored (earliest) limitation date. A case
+    whose date on `today` is later than that (some or all of its per-entry clocks have run)
+    waits in a heap until the stream reaches its real date, so memory holds only those.
     """
     wanted = kinds or DEFAULT_AT_RISK
     horizon = within
@@ -80,21 +84,48 @@ def at_risk(
     if port is not None:
         conditions.append(Case.port_code == port)
     if not wanted & {AlertKind.CEAR_REFERRAL, AlertKind.SOL_EARLIER_THAN_LAW}:
-        # An index range scan: only cases whose earliest clock ends inside the horizon, or
-        # whose data needs attention, can qualify.
+        # Only cases whose earliest clock ends inside the horizon, or whose data needs
+        # attention, can qualify: an index range scan.
         conditions.append(
             or_(
                 col(Case.limitation_date) <= today + timedelta(days=horizon),
                 col(Case.attention).is_(True),
             )
         )
-    found = []
-    for assessment in assess_cases(today, thresholds, session=session, where=conditions):
-        alerts = set(assessment.alerts) & wanted
-        days = assessment.standing.days_remaining
-        if AlertKind.DUE in alerts and (days is None or days > within):
-            alerts.discard(AlertKind.DUE)
-        if alerts:
-            found.append(assessment)
-    found.sort(key=urgency)
-    return found
+    waiting: list[tuple[tuple[int, int, str], int, Assessment]] = []
+    for batch in iter_records(session=session, where=conditions, by_limitation=True):
+        for (case_id, record), assessment in zip(
+            batch, assess_batch(batch, today, thresholds, session=session), strict=True
+        ):
+            first = record.limitation_date
+            stored = (
+                (0, 0, record.case_number)
+                if first is None
+                else (1, (first - today).days, record.case_number)
+            )
+            while waiting and waiting[0][0] <= stored:
+                yield heapq.heappop(waiting)[2]
+            if not _qualifies(assessment, wanted, within):
+                continue
+            key = urgency(assessment)
+            if key == stored:
+                yield assessment
+            else:
+                heapq.heappush(waiting, (key, case_id, assessment))
+    while waiting:
+        yield heapq.heappop(waiting)[2]
+
+
+def _qualifies(assessment: Assessment, wanted: frozenset[AlertKind], within: int) -> bool:
+    alerts = set(assessment.alerts) & wanted
+    days = assessment.standing.days_remaining
+    if AlertKind.DUE in alerts and (days is None or days > within):
+        alerts.discard(AlertKind.DUE)
+    return bool(alerts)
+
+
+def at_risk(
+    today: date, thresholds: Thresholds, *, session: Session, **options: Any
+) -> list[Assessment]:
+    """iter_at_risk, as a list."""
+    return list(iter_at_risk(today, thresholds, session=session, **options))

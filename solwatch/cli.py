@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from solwatch import schema
 from solwatch.alerts import AlertKind
-from solwatch.assessments import assess_cases, at_risk
+from solwatch.assessments import assess_cases, at_risk, iter_at_risk
 from solwatch.centers import center_label, normalize_center
 from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.dates import parse_date, today_in, weekday_name
@@ -397,7 +397,7 @@ def at_risk_command(
     today = app.today(as_of)
     wanted = frozenset(AlertKind(k) for k in kinds) or None
     with app.session() as session:
-        found = at_risk(
+        found = iter_at_risk(
             today,
             app.settings.alerts.thresholds,
             session=session,
@@ -406,13 +406,13 @@ def at_risk_command(
             port=port,
             kinds=wanted,
         )
-    rows = [case_row(assessment, app.offices) for assessment in found]
-    if fmt == "json":
-        write_json_list(sys.stdout, rows)
-    elif fmt == "csv":
-        write_csv(sys.stdout, CASE_FIELDS, rows)
-    else:
-        _print_table(app.out, rows, today)
+        rows = (case_row(assessment, app.offices) for assessment in found)
+        if fmt == "json":
+            write_json_list(sys.stdout, rows)
+        elif fmt == "csv":
+            write_csv(sys.stdout, CASE_FIELDS, rows)
+        else:
+            _print_table(app.out, list(rows), today)
 
 
 def _print_table(console: Console, rows: list[dict[str, Any]], today: date) -> None:

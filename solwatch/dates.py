@@ -45,6 +45,7 @@ def is_business_day(day: date) -> bool:
     return day.weekday() < 5 and holiday_name(day) is None
 
 
+@lru_cache(maxsize=1 << 16)
 def file_by_date(limit: date) -> date:
     """The last business day on or before `limit`.
 

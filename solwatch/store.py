@@ -11,7 +11,19 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Index, UniqueConstraint, event, func, or_, update
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Engine,
+    Index,
+    String,
+    UniqueConstraint,
+    event,
+    func,
+    or_,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
@@ -180,7 +192,31 @@ def create_schema(connection: Connection) -> None:
 # Bulk paths read plain rows (SQLAlchemy Core), not ORM objects: at a million cases the ORM's
 # per-object bookkeeping costs more than the limitation rules themselves.
 
-FACT_COLUMNS: tuple[Any, ...] = (
+
+def _text_date(column: Any) -> Any:
+    """A date column read as the database returns it: ISO text on SQLite, a date elsewhere.
+    `day()` converts; a million rows share a few thousand distinct days."""
+    return type_coerce(column, String).label(column.key)
+
+
+_DAYS: dict[str, date] = {}
+
+
+def day(value: Any) -> date | None:
+    """A date from a `_text_date` column."""
+    if value is None or isinstance(value, date):
+        return value
+    found = _DAYS.get(value)
+    if found is None:
+        found = _DAYS[value] = date.fromisoformat(value)
+    return found
+
+
+def _readable(*columns: Any) -> tuple[Any, ...]:
+    return tuple(_text_date(c) if isinstance(c.type, Date) else c for c in columns)
+
+
+FACT_COLUMNS: tuple[Any, ...] = _readable(
     Case.id,
     Case.case_number,
     Case.case_type,
@@ -192,13 +228,13 @@ FACT_COLUMNS: tuple[Any, ...] = (
     Case.sol_date,
 )
 CHILD_COLUMNS: dict[str, tuple[Any, ...]] = {
-    "entries": (
+    "entries": _readable(
         CaseEntry.case_id,
         CaseEntry.entry_number,
         CaseEntry.entry_date,
         CaseEntry.loss_cents,
     ),
-    "waivers": (
+    "waivers": _readable(
         CaseWaiver.case_id,
         CaseWaiver.signed_date,
         CaseWaiver.expires_date,
@@ -206,15 +242,15 @@ CHILD_COLUMNS: dict[str, tuple[Any, ...]] = {
         CaseWaiver.revoked_date,
         CaseWaiver.revives,
     ),
-    "tolling": (
+    "tolling": _readable(
         CaseTolling.case_id,
         CaseTolling.start_date,
         CaseTolling.end_date,
         CaseTolling.reason,
     ),
-    "events": (CaseEvent.case_id, CaseEvent.event_date, CaseEvent.kind),
+    "events": _readable(CaseEvent.case_id, CaseEvent.event_date, CaseEvent.kind),
 }
-RECORD_COLUMNS: tuple[Any, ...] = (
+RECORD_COLUMNS: tuple[Any, ...] = _readable(
     Case.id,
     Case.case_number,
     Case.case_type,
@@ -246,14 +282,17 @@ RECORD_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _children(first: int, last: int, *, session: Session) -> dict[int, dict[str, list[Any]]]:
-    """Child rows of the cases with ids from `first` to `last`, grouped by case and kind."""
+def _children(
+    *, session: Session, ids: Sequence[int] = (), between: tuple[int, int] | None = None
+) -> dict[int, dict[str, list[Any]]]:
+    """Child rows of the cases in `ids` or with ids `between` two bounds, grouped by case and
+    kind."""
     grouped: dict[int, dict[str, list[Any]]] = {}
     connection = session.connection()
     for kind, columns in CHILD_COLUMNS.items():
         case_id = columns[0]
-        rows = connection.execute(select(*columns).where(case_id >= first, case_id <= last))
-        for row in rows:
+        where = case_id.between(*between) if between else case_id.in_(list(ids))
+        for row in connection.execute(select(*columns).where(where)):
             grouped.setdefault(row[0], {}).setdefault(kind, []).append(row)
     return grouped
 
@@ -265,15 +304,22 @@ def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
         case_type=CaseType(case_type),
         statute=statute,
         culpability=Culpability(culpability) if culpability else None,
-        violation_date=violation,
-        discovery_date=discovery,
-        property_discovery_date=property_found,
-        entries=tuple(Entry(e[1], e[2], e[3]) for e in children.get("entries", ())),
+        violation_date=day(violation),
+        discovery_date=day(discovery),
+        property_discovery_date=day(property_found),
+        entries=tuple(Entry(e[1], day(e[2]), e[3]) for e in children.get("entries", ())),  # type: ignore[arg-type]
         waivers=tuple(
-            Waiver(w[1], w[2], w[3], w[4], bool(w[5])) for w in children.get("waivers", ())
+            Waiver(day(w[1]), day(w[2]), w[3], day(w[4]), bool(w[5]))  # type: ignore[arg-type]
+            for w in children.get("waivers", ())
         ),
-        tolling=tuple(TollingPeriod(t[1], t[2], t[3] or "") for t in children.get("tolling", ())),
-        events=tuple(Event(e[1], EventKind(e[2])) for e in children.get("events", ())),
+        tolling=tuple(
+            TollingPeriod(day(t[1]), day(t[2]), t[3] or "")  # type: ignore[arg-type]
+            for t in children.get("tolling", ())
+        ),
+        events=tuple(
+            Event(day(e[1]), EventKind(e[2]))  # type: ignore[arg-type]
+            for e in children.get("events", ())
+        ),
     )
 
 
@@ -281,23 +327,26 @@ def load_facts(case_ids: Sequence[int], *, session: Session) -> dict[int, CaseFa
     """The facts of the cases with `case_ids`, with entries, waivers, tolling and events."""
     facts: dict[int, CaseFacts] = {}
     connection = session.connection()
-    for case_id in case_ids:
-        row = connection.execute(select(*FACT_COLUMNS).where(Case.id == case_id)).one()
-        facts[case_id] = _facts(row, _children(case_id, case_id, session=session).get(case_id, {}))
+    for start in range(0, len(case_ids), 500):
+        ids = list(case_ids[start : start + 500])
+        rows = connection.execute(select(*FACT_COLUMNS).where(col(Case.id).in_(ids))).all()
+        children = _children(session=session, ids=ids)
+        facts.update({row[0]: _facts(row, children.get(row[0], {})) for row in rows})
     return facts
+
+
+_FLAGS: dict[str, frozenset[str]] = {}
 
 
 def record_of(row: Any) -> CaseRecord:
     """A CaseRecord from a row of RECORD_COLUMNS."""
-    values = list(row[1:])
-    values.insert(5, values[5])  # status, then is_open
     (
+        _,
         number,
         case_type,
         statute,
         culpability,
         status,
-        _,
         is_open,
         center,
         port,
@@ -320,7 +369,10 @@ def record_of(row: Any) -> CaseRecord:
         entries,
         loss,
         waivers,
-    ) = values
+    ) = row
+    flag_set = _FLAGS.get(flags)
+    if flag_set is None:
+        flag_set = _FLAGS[flags] = frozenset(filter(None, flags.split(";")))
     return CaseRecord(
         case_number=number,
         case_type=case_type,
@@ -332,20 +384,20 @@ def record_of(row: Any) -> CaseRecord:
         port_code=port,
         importer_name=name,
         importer_number=importer,
-        violation_date=violation,
-        discovery_date=discovery,
-        initiated_date=initiated,
-        last_action_date=last_action,
-        sol_date=sol,
+        violation_date=day(violation),
+        discovery_date=day(discovery),
+        initiated_date=day(initiated),
+        last_action_date=day(last_action),
+        sol_date=day(sol),
         assessed_cents=assessed,
         collected_cents=collected,
         rule=rule,
-        limitation_date=first,
-        last_limitation_date=last,
-        fallback_date=fallback,
-        last_fallback_date=last_fallback,
+        limitation_date=day(first),
+        last_limitation_date=day(last),
+        fallback_date=day(fallback),
+        last_fallback_date=day(last_fallback),
         missing_field=missing,
-        flags=frozenset(filter(None, flags.split(";"))),
+        flags=flag_set,
         entries_total=entries,
         entries_loss_cents=loss,
         waivers_total=waivers,
@@ -397,9 +449,9 @@ def recompute_pending(
         ).all()
         if not rows:
             return done
-        children = _children(rows[0][0], rows[-1][0], session=session)
+        children = _children(session=session, between=(rows[0][0], rows[-1][0]))
         values = [
-            {"b_id": row[0], **computed_columns(_facts(row, children.get(row[0], {})), row[8])}
+            {"b_id": row[0], **computed_columns(_facts(row, children.get(row[0], {})), day(row[8]))}
             for row in rows
         ]
         update_many(connection, Case.__table__, values)  # type: ignore[attr-defined]
@@ -432,23 +484,22 @@ def count_cases(*, session: Session) -> int:
 
 
 def iter_records(
-    *, session: Session, where: Iterable[Any] = (), batch: int = 5000
+    *,
+    session: Session,
+    where: Iterable[Any] = (),
+    batch: int = 5000,
+    by_limitation: bool = False,
 ) -> Iterator[list[tuple[int, CaseRecord]]]:
-    """(id, record) of the cases matching `where`, in batches ordered by id."""
-    last_id = 0
-    conditions = list(where)
-    connection = session.connection()
-    while True:
-        rows = connection.execute(
-            select(*RECORD_COLUMNS)
-            .where(*conditions, col(Case.id) > last_id)
-            .order_by(col(Case.id))
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
+    """(id, record) of the cases matching `where`, in batches: by id, or with `by_limitation`
+    by stored limitation date (blank first), then case number. One streamed query."""
+    order = (
+        (col(Case.limitation_date).is_not(None), col(Case.limitation_date), col(Case.case_number))
+        if by_limitation
+        else (col(Case.id),)
+    )
+    result = session.connection().execute(select(*RECORD_COLUMNS).where(*where).order_by(*order))
+    for rows in result.partitions(batch):
         yield [(row[0], record_of(row)) for row in rows]
-        last_id = rows[-1][0]
 
 
 # --- bulk writes ------------------------------------------------------------------------------

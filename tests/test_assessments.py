@@ -1,0 +1,62 @@
+"""The at-risk query (index pre-filter, streamed merge) agrees with a brute-force pass."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from solwatch.alerts import AlertKind, Thresholds
+from solwatch.assessments import DEFAULT_AT_RISK, assess_cases, iter_at_risk
+from solwatch.reports import urgency
+from solwatch.store import make_engine
+from tests.conftest import Cli
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    cli = Cli(folder)
+    cli("demo", "--dir", str(folder / "sample"), "--cases", "600", "--as-of", "2026-11-24")
+    return folder / "cases.db"
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 11, 24), date(2027, 6, 1), date(2028, 3, 15), date(2031, 1, 1)]
+)
+@pytest.mark.parametrize(
+    ("kinds", "within"),
+    [
+        pytest.param(None, 365, id="default"),
+        pytest.param(frozenset({AlertKind.DUE}), 90, id="due-90"),
+        pytest.param(frozenset({AlertKind.REQUEST_WAIVER}), 0, id="request-waiver"),
+        pytest.param(frozenset({AlertKind.CEAR_REFERRAL}), 365, id="cear"),
+    ],
+)
+def test_at_risk_matches_a_full_scan(
+    demo_db: Path, today: date, kinds: frozenset[AlertKind] | None, within: int
+) -> None:
+    """Same cases, same order, as assessing every case and sorting by urgency."""
+    thresholds = Thresholds()
+    wanted = kinds or DEFAULT_AT_RISK
+    with Session(make_engine(f"sqlite:///{demo_db}")) as session:
+        fast = [
+            a.record.case_number
+            for a in iter_at_risk(today, thresholds, session=session, within=within, kinds=kinds)
+        ]
+        everything = list(assess_cases(today, thresholds, session=session))
+
+    def qualifies(alerts: set[AlertKind], days: int | None) -> bool:
+        if AlertKind.DUE in alerts and (days is None or days > within):
+            alerts = alerts - {AlertKind.DUE}
+        return bool(alerts & wanted)
+
+    slow = [
+        a.record.case_number
+        for a in sorted(everything, key=urgency)
+        if qualifies(set(a.alerts), a.standing.days_remaining)
+    ]
+    assert fast == slow
+    assert len(fast) > 5
