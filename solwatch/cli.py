@@ -41,6 +41,11 @@ from solwatch.stats import STAT_KEYS, tally
 from solwatch.store import find_record, load_facts, make_engine, mark_all_pending, recompute_pending
 
 EXIT_BAD_INPUT = 2
+EXIT_JOB_FAILED = 3
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Failure(click.ClickException):
@@ -238,7 +243,7 @@ def import_(
             files,
             session=session,
             as_of=today,
-            now=datetime.now(UTC),
+            now=_utc_now(),
             columns=app.settings.import_.columns,
             status_map=app.settings.import_.status_map,
             dry_run=dry_run,
@@ -513,6 +518,186 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     click.echo(f"{count} cases written to {out}", err=True)
 
 
+@main.command(name="run-daily")
+@AS_OF
+@click.option("--dry-run", is_flag=True, help="Plan and print; record and send nothing.")
+@pass_app
+def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
+    """The daily alert job, once: digests to every Center and FP&F office with news."""
+    from solwatch.daily import run_daily
+    from solwatch.mailer import make_mailer
+
+    today = app.today(as_of)
+    with app.session():
+        pass
+    try:
+        mailer = make_mailer(app.settings.mail)
+    except ConfigError as error:
+        raise Failure(str(error)) from None
+    report = run_daily(
+        app.engine, app.settings, today, mailer=mailer, now=_utc_now, dry_run=dry_run
+    )
+    click.echo(report.summary())
+    for digest in report.digests if dry_run else ():
+        copies = f" (cc {', '.join(digest.cc)})" if digest.cc else ""
+        click.echo(
+            f"  would send: {digest.audience.name} -> {', '.join(digest.audience.to)}"
+            f"{copies}: {digest.case_count} cases, {len(digest.new_reasons)} new"
+        )
+    if report.failed:
+        sys.exit(EXIT_JOB_FAILED)
+
+
+@main.command()
+@click.argument("case_number")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice([k.value for k in AlertKind]),
+    help="The alert to mute.",
+)
+@click.option(
+    "--until", "until_text", required=True, metavar="YYYY-MM-DD", help="Muted through this day."
+)
+@click.option("--reason", required=True, help="Why: kept with the acknowledgement.")
+@click.option("--by", "who", default=None, help="Who acknowledges (default: $USER).")
+@AS_OF
+@pass_app
+def ack(
+    app: App,
+    case_number: str,
+    kind: str,
+    until_text: str,
+    reason: str,
+    who: str | None,
+    as_of: str | None,
+) -> None:
+    """Mute one alert kind for one case until a day, recording who and why."""
+    import os
+
+    from solwatch.ledger import Ack
+
+    today = app.today(as_of)
+    try:
+        until = parse_date(until_text)
+    except ValueError as error:
+        raise Failure(f"--until: {error}") from None
+    if until < today:
+        raise Failure(f"--until: {until} is already past")
+    if not reason.strip():
+        raise Failure("--reason: say why the alert is muted")
+    limit = app.settings.alerts.repeat_expired_days
+    if kind == AlertKind.EXPIRED and (until - today).days >= limit:
+        raise Failure(
+            f"--until: an expired case may be muted for fewer than {limit} days "
+            f"(alerts.repeat_expired_days): it must never go silent for longer"
+        )
+    with app.session() as session:
+        if find_record(case_number, session=session) is None:
+            raise Failure(f"no case {case_number!r}")
+        entry = Ack(
+            case_number=case_number,
+            kind=kind,
+            until=until,
+            reason=reason.strip(),
+            by=who or os.environ.get("USER") or "unknown",
+            created_at=_utc_now(),
+        )
+        session.add(entry)
+        session.commit()
+        click.echo(
+            f"Acknowledged #{entry.id}: {kind} on {case_number} muted through {until} "
+            f"by {entry.by}: {entry.reason}"
+        )
+
+
+@main.command()
+@click.option("--all", "show_all", is_flag=True, help="Include lifted and lapsed ones.")
+@AS_OF
+@pass_app
+def acks(app: App, show_all: bool, as_of: str | None) -> None:
+    """List acknowledgements (muted alerts)."""
+    from sqlmodel import col, select
+
+    from solwatch.ledger import Ack, active_acks
+
+    today = app.today(as_of)
+    with app.session() as session:
+        found = (
+            list(session.exec(select(Ack).order_by(col(Ack.id))))
+            if show_all
+            else active_acks(today, session=session)
+        )
+    table = Table(
+        title=f"Acknowledgements{' (all)' if show_all else ' in force'}", title_justify="left"
+    )
+    for title in ("#", "Case", "Kind", "Until", "By", "Reason", "Lifted"):
+        table.add_column(title)
+    for entry in found:
+        table.add_row(
+            str(entry.id),
+            entry.case_number,
+            entry.kind,
+            entry.until.isoformat(),
+            entry.by,
+            entry.reason,
+            entry.lifted_at.strftime("%Y-%m-%d") if entry.lifted_at else "",
+        )
+    app.out.print(table)
+
+
+@main.command()
+@click.argument("ack_id", type=int)
+@pass_app
+def unack(app: App, ack_id: int) -> None:
+    """Lift an acknowledgement: the alert is reported again from the next run."""
+    from solwatch.ledger import Ack
+
+    with app.session() as session:
+        entry = session.get(Ack, ack_id)
+        if entry is None or entry.lifted_at is not None:
+            raise Failure(f"no acknowledgement #{ack_id} in force")
+        entry.lifted_at = _utc_now()
+        session.add(entry)
+        session.commit()
+        click.echo(f"Lifted #{ack_id}: {entry.kind} on {entry.case_number} will be reported again.")
+
+
+@main.command()
+@pass_app
+def serve(app: App) -> None:
+    """Run the daily job on schedule until stopped (SIGTERM finishes the current run)."""
+    from solwatch.daily import run_daily
+    from solwatch.mailer import make_mailer
+    from solwatch.scheduler import SchedulerBusy
+    from solwatch.scheduler import serve as run_scheduler
+
+    settings = app.settings
+    with app.session():
+        pass
+    try:
+        mailer = make_mailer(settings.mail)
+    except ConfigError as error:
+        raise Failure(str(error)) from None
+
+    def daily() -> None:
+        today = today_in(settings.schedule.timezone)
+        report = run_daily(app.engine, settings, today, mailer=mailer, now=_utc_now)
+        click.echo(report.summary(), err=True)
+
+    try:
+        run_scheduler(
+            app.engine,
+            daily_at=settings.schedule.daily_at,
+            timezone=settings.schedule.timezone,
+            run_daily=daily,
+            now=_utc_now,
+            log=lambda text: click.echo(text, err=True),
+        )
+    except SchedulerBusy as error:
+        raise Failure(str(error)) from None
+
+
 @main.command()
 @click.option(
     "--dir",
@@ -539,7 +724,7 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
             _extract_files((folder,), None),
             session=session,
             as_of=today,
-            now=datetime.now(UTC),
+            now=_utc_now(),
         )
     if not report.committed:
         for error in report.errors[:20]:
@@ -554,6 +739,13 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
         f"(first 25 of {len(found)} cases due within 90 days or needing attention; "
         f"see `solwatch at-risk`)"
     )
+    from solwatch.daily import run_daily
+    from solwatch.mailer import FileMailer
+
+    outbox = app.settings.mail.outbox_dir
+    daily = run_daily(app.engine, app.settings, today, mailer=FileMailer(outbox), now=_utc_now)
+    click.echo(daily.summary())
+    click.echo(f"Digests written to {outbox}/ (open the .eml files in a mail client).")
     click.echo(
         f"Open: {total.open}; expired: {total.expired} "
         f"(${dollars(total.expired_uncollected_cents)} uncollected); blank SOL: "

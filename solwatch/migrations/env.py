@@ -4,7 +4,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
-import solwatch.store  # noqa: F401  (registers the tables on SQLModel.metadata)
+# Imported for their side effect: registering the tables on SQLModel.metadata.
+import solwatch.ledger
+import solwatch.store  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

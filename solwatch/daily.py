@@ -1,0 +1,256 @@
+"""The daily alert job: plan today's digests, record them in the ledger, send what is due.
+
+Order matters for "never lost, never twice": a digest is recorded (with its rendered message)
+before any send; a send is claimed with a conditional UPDATE and marked when it completes; a
+claim left behind by a crash is retried later, so a crash can at worst repeat one digest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Engine, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from solwatch.alerts import AlertKind
+from solwatch.assessments import iter_at_risk
+from solwatch.config import Settings
+from solwatch.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
+from solwatch.ledger import (
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SUPERSEDED,
+    JobRun,
+    Notice,
+    NoticeItem,
+    active_acks,
+    backoff,
+    claim,
+    last_sent,
+)
+from solwatch.mailer import Mailer, MailError
+from solwatch.render import build_message, render_digest, template_env
+from solwatch.store import Case
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class DailyReport:
+    day: date
+    dry_run: bool = False
+    scanned: int = 0
+    alerts: Counter[str] = field(default_factory=Counter)
+    digests: list[Digest] = field(default_factory=list)
+    planned: int = 0
+    already: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.alerts.items()))
+        dry = " (dry run: nothing recorded or sent)" if self.dry_run else ""
+        lines = [
+            f"Daily run for {self.day.isoformat()}{dry}",
+            f"  open cases scanned: {self.scanned}",
+            f"  alerts: {kinds or 'none'}",
+            f"  digests with news: {len(self.digests)}"
+            + (f" ({self.already} already recorded today)" if self.already else "")
+            + f"; notices recorded: {self.planned}; sent: {self.sent}; "
+            f"failed: {len(self.failed)}",
+        ]
+        lines += [f"  failed: {failure}" for failure in self.failed]
+        return "\n".join(lines)
+
+
+def routing_of(settings: Settings) -> Routing:
+    routing = settings.routing
+    return Routing(
+        centers={code: route.to for code, route in routing.centers.items()},
+        ports={code: (route.office, route.to) for code, route in routing.ports.items()},
+        fallback=routing.fallback,
+        escalation=routing.escalation,
+    )
+
+
+def policy_of(settings: Settings) -> Policy:
+    alerts = settings.alerts
+    return Policy(alerts.ladder, alerts.repeat_expired_days, alerts.escalate_within_days)
+
+
+def plan(
+    settings: Settings, today: date, *, session: Session
+) -> tuple[list[Digest], int, Counter[str]]:
+    """Today's digests, the number of open cases, and alerts by kind (acknowledged ones
+    excluded)."""
+    thresholds = settings.alerts.thresholds
+    muted: dict[str, set[AlertKind]] = {}
+    for ack in active_acks(today, session=session):
+        muted.setdefault(ack.case_number, set()).add(AlertKind(ack.kind))
+    counted: Counter[str] = Counter()
+    assessments = []
+    for assessment in iter_at_risk(
+        today, thresholds, session=session, within=max(settings.alerts.ladder), kinds=DIGEST_KINDS
+    ):
+        assessments.append(assessment)
+        quiet = muted.get(assessment.record.case_number, set())
+        counted.update(a.value for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet)
+    digests = plan_digests(
+        assessments,
+        today=today,
+        routing=routing_of(settings),
+        policy=policy_of(settings),
+        sent=last_sent(today, session=session),
+        muted={number: frozenset(kinds) for number, kinds in muted.items()},
+    )
+    scanned = session.exec(
+        select(func.count()).select_from(Case).where(col(Case.is_open).is_(True))
+    ).one()
+    return digests, scanned, counted
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def record(
+    digests: list[Digest], settings: Settings, now: datetime, *, session: Session
+) -> tuple[int, int]:
+    """Write each digest's notices (one per address) and new items; returns how many notices
+    were recorded and how many digests had been recorded already.
+
+    A digest already recorded today (by an earlier or a concurrent run) is left alone. Older
+    unsent notices to the same address are superseded: today's digest carries their news.
+    """
+    env = template_env()
+    recorded = already = 0
+    for digest in digests:
+        rendered = render_digest(digest, env)
+        audience = digest.audience
+        addresses = [(a, "to") for a in audience.to] + [(a, "cc") for a in digest.cc]
+        counts = {section.key: len(section.lines) for section in digest.sections}
+        try:
+            for index, (address, role) in enumerate(addresses):
+                message_id = f"<{digest.day.isoformat()}.{_slug(audience.key)}.{index}@solwatch>"
+                session.add(
+                    Notice(
+                        day=digest.day,
+                        audience=audience.key,
+                        address=address,
+                        role=role,
+                        subject=rendered.subject,
+                        message=build_message(
+                            rendered,
+                            sender=settings.mail.sender,
+                            to=address,
+                            audience=audience.name,
+                            message_id=message_id,
+                            when=now,
+                        ),
+                        carried=json.dumps(counts),
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+            for number, reason in digest.new_reasons:
+                session.add(
+                    NoticeItem(
+                        day=digest.day,
+                        audience=audience.key,
+                        case_number=number,
+                        reason=reason,
+                        new=True,
+                    )
+                )
+            session.execute(
+                update(Notice)
+                .where(
+                    col(Notice.audience) == audience.key,
+                    col(Notice.day) < digest.day,
+                    col(Notice.state).in_([PENDING, FAILED]),
+                )
+                .values(
+                    state=SUPERSEDED,
+                    last_error=f"superseded by the digest of {digest.day.isoformat()}",
+                )
+            )
+            session.commit()
+            recorded += len(addresses)
+        except IntegrityError:
+            session.rollback()
+            already += 1
+    return recorded, already
+
+
+def send_due(
+    mailer: Mailer, settings: Settings, now: Clock, *, session: Session
+) -> tuple[int, list[str]]:
+    """Send every notice that is pending, due for retry, or left behind by a crashed run."""
+    candidates = session.exec(
+        select(Notice.id)
+        .where(col(Notice.state).in_([PENDING, FAILED, SENDING]))
+        .order_by(col(Notice.id))
+    ).all()
+    sent, failed = 0, []
+    for notice_id in candidates:
+        assert notice_id is not None
+        if not claim(notice_id, now(), session=session):
+            continue
+        notice = session.get(Notice, notice_id)
+        assert notice is not None
+        try:
+            mailer.send(
+                notice.message,
+                sender=settings.mail.sender,
+                recipient=notice.address,
+                name=f"{notice.day.isoformat()}-{_slug(notice.audience)}",
+            )
+        except MailError as error:
+            finished = now()
+            notice.state, notice.last_error = FAILED, str(error)
+            notice.next_attempt_at = finished + backoff(notice.attempts)
+            failed.append(f"{notice.address} ({notice.audience}): {error}")
+        else:
+            notice.state, notice.sent_at, notice.last_error = SENT, now(), None
+            sent += 1
+        session.add(notice)
+        session.commit()
+    return sent, failed
+
+
+def run_daily(
+    engine: Engine,
+    settings: Settings,
+    today: date,
+    *,
+    mailer: Mailer,
+    now: Clock,
+    dry_run: bool = False,
+) -> DailyReport:
+    """The whole daily job once; safe to run again the same day and to run twice at once."""
+    report = DailyReport(today, dry_run=dry_run)
+    with Session(engine) as session:
+        digests, report.scanned, report.alerts = plan(settings, today, session=session)
+        report.digests = digests
+        if dry_run:
+            return report
+        run = JobRun(job="daily", day=today, started_at=now())
+        session.add(run)
+        session.commit()
+        report.planned, report.already = record(digests, settings, now(), session=session)
+        report.sent, report.failed = send_due(mailer, settings, now, session=session)
+        run.finished_at = now()
+        run.summary = json.dumps(
+            {"digests": len(digests), "sent": report.sent, "failed": len(report.failed)}
+        )
+        session.add(run)
+        session.commit()
+    return report

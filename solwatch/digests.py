@@ -1,0 +1,305 @@
+"""Planning the daily digests (pure): who hears about which case today, and why.
+
+One digest per audience (a Center, an FP&F office, or the fallback mailbox) per day. A digest
+lists every current alert of that audience's cases, grouped by section, most urgent first; it is
+sent only when something in it is new for that audience:
+- `due` counts per rung of the ladder: crossing a rung is new even if the job did not run on
+  the day it was crossed, and inside the last `daily_within` days every day is new;
+- `expired` is new again once `repeat_expired_days` have passed since it was last sent, so an
+  expired case is never silent for longer;
+- every other alert is new the first time it reaches that audience.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from solwatch.alerts import AlertKind
+from solwatch.centers import CENTERS, center_label
+from solwatch.dates import file_by_date
+from solwatch.reports import Assessment
+
+DAILY_WITHIN = 30
+
+SECTIONS = (
+    ("expired", "Past the limit, still open"),
+    ("due-soon", "Due within 30 days"),
+    ("due-later", "Due later"),
+    ("data", "Data to fix"),
+    ("counsel", "For counsel's review"),
+    ("prompts", "Action prompts"),
+)
+DATA_KINDS = frozenset({AlertKind.BLANK_SOL, AlertKind.UNCOMPUTABLE, AlertKind.SOL_LATER_THAN_LAW})
+COUNSEL_KINDS = frozenset({AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER})
+PROMPT_KINDS = frozenset({AlertKind.REQUEST_WAIVER, AlertKind.PREPENALTY_SHORT_WINDOW})
+DIGEST_KINDS = (
+    frozenset({AlertKind.EXPIRED, AlertKind.DUE}) | DATA_KINDS | COUNSEL_KINDS | PROMPT_KINDS
+)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a digest is for: a Center, an FP&F office, or the fallback mailbox."""
+
+    kind: str
+    key: str
+    name: str
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The routing part of the settings, as plain values."""
+
+    centers: Mapping[str, tuple[str, ...]]
+    ports: Mapping[str, tuple[str, tuple[str, ...]]]
+    fallback: tuple[str, ...]
+    escalation: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    ladder: tuple[int, ...] = (730, 365, 180, 90, 60, 30, 14, 7, 1)
+    repeat_expired_days: int = 7
+    escalate_within_days: int = 30
+
+
+@dataclass(frozen=True)
+class Line:
+    """One case in a digest."""
+
+    case_number: str
+    importer_name: str
+    center: str | None
+    port_code: str | None
+    rule: str
+    limitation_date: date | None
+    file_by_date: date | None
+    days_remaining: int | None
+    alerts: tuple[AlertKind, ...]
+    todo: str
+    uncollected_cents: int
+    new: bool
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    lines: tuple[Line, ...]
+
+    @property
+    def uncollected_cents(self) -> int:
+        return sum(line.uncollected_cents for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Digest:
+    audience: Audience
+    day: date
+    sections: tuple[Section, ...]
+    cc: tuple[str, ...]
+    reasons: tuple[tuple[str, str], ...]  # (case_number, reason) for every line's reasons
+    new_reasons: tuple[tuple[str, str], ...]
+
+    def count(self, key: str) -> int:
+        return sum(len(s.lines) for s in self.sections if s.key == key)
+
+    @property
+    def case_count(self) -> int:
+        return len({line.case_number for s in self.sections for line in s.lines})
+
+
+@dataclass
+class _Draft:
+    audience: Audience
+    lines: dict[str, list[Line]] = field(default_factory=dict)
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+    new: list[tuple[str, str]] = field(default_factory=list)
+    escalate: bool = False
+
+
+def audiences_for(center: str | None, port: str | None, routing: Routing) -> list[Audience]:
+    """The Center's and the port's FP&F office's audiences; the fallback for whichever is
+    missing, so a case always reaches someone."""
+    found: list[Audience] = []
+    if center in CENTERS and routing.centers.get(center or ""):
+        found.append(
+            Audience("center", center or "", center_label(center), routing.centers[center or ""])
+        )
+    office = routing.ports.get(port or "")
+    if office and office[1]:
+        found.append(Audience("office", office[0], office[0], office[1]))
+    if len(found) < 2:
+        found.append(
+            Audience(
+                "fallback",
+                "fallback",
+                "Cases without a Center or FP&F office mailbox",
+                routing.fallback,
+            )
+        )
+    return found
+
+
+def rung_crossed(days: int, ladder: Iterable[int]) -> int | None:
+    """The lowest rung at or above `days` remaining: the last one crossed."""
+    crossed = [rung for rung in ladder if days <= rung]
+    return min(crossed) if crossed else None
+
+
+def reasons_for(assessment: Assessment, policy: Policy, today: date) -> list[str]:
+    """Why this case is in a digest today, as stable strings remembered once sent."""
+    reasons: list[str] = []
+    days = assessment.standing.days_remaining
+    for alert in assessment.alerts:
+        if alert is AlertKind.DUE and days is not None:
+            reasons.append(f"due:{rung_crossed(days, policy.ladder)}")
+            if days <= DAILY_WITHIN:
+                reasons.append(f"daily:{today.isoformat()}")
+        elif alert in DIGEST_KINDS:
+            reasons.append(alert.value)
+    return reasons
+
+
+def is_new(reason: str, last_sent: date | None, today: date, policy: Policy) -> bool:
+    if last_sent is None:
+        return True
+    if reason == AlertKind.EXPIRED.value:
+        return (today - last_sent).days >= policy.repeat_expired_days
+    return False
+
+
+def todo(assessment: Assessment) -> str:
+    """What to do about the case, in a few words."""
+    alerts = set(assessment.alerts)
+    standing = assessment.standing
+    record = assessment.record
+    steps: list[str] = []
+    if AlertKind.EXPIRED in alerts:
+        steps.append(
+            "Limit has run while the case is open: ask counsel what survives and record the outcome"
+        )
+    elif (
+        AlertKind.DUE in alerts
+        and standing.days_remaining is not None
+        and standing.days_remaining <= DAILY_WITHIN
+        and standing.limitation_date
+    ):
+        steps.append(f"Refer for suit now: file by {file_by_date(standing.limitation_date)}")
+    if AlertKind.REQUEST_WAIVER in alerts:
+        steps.append("Ask the importer for a waiver")
+    if AlertKind.PREPENALTY_SHORT_WINDOW in alerts:
+        steps.append("Prepenalty response may be shortened to 7 days; no extensions")
+    if AlertKind.UNCOMPUTABLE in alerts:
+        steps.append(f"Record the {(record.missing_field or 'missing date').replace('_', ' ')}")
+    if AlertKind.BLANK_SOL in alerts and standing.limitation_date:
+        steps.append(f"Record the SOL date in SEACATS: {standing.limitation_date}")
+    if AlertKind.SOL_LATER_THAN_LAW in alerts and standing.limitation_date:
+        steps.append(
+            f"Correct the SEACATS SOL date from {record.sol_date} to {standing.limitation_date}"
+        )
+    if AlertKind.LATE_WAIVER in alerts:
+        steps.append("Counsel: review a waiver or payment that came after the limit")
+    if AlertKind.REVOKED_WAIVER in alerts:
+        steps.append("Counsel: review the revoked waiver")
+    return "; ".join(steps)
+
+
+def _section(assessment: Assessment) -> str:
+    alerts = set(assessment.alerts)
+    days = assessment.standing.days_remaining
+    if AlertKind.EXPIRED in alerts:
+        return "expired"
+    if AlertKind.DUE in alerts and days is not None:
+        return "due-soon" if days <= DAILY_WITHIN else "due-later"
+    if alerts & DATA_KINDS:
+        return "data"
+    if alerts & COUNSEL_KINDS:
+        return "counsel"
+    return "prompts"
+
+
+def plan_digests(
+    assessments: Iterable[Assessment],
+    *,
+    today: date,
+    routing: Routing,
+    policy: Policy,
+    sent: Mapping[tuple[str, str, str], date],
+    muted: Mapping[str, frozenset[AlertKind]],
+) -> list[Digest]:
+    """Today's digests that have something new, one per audience.
+
+    `sent` maps (audience key, case number, reason) to the last day it went out; `muted` maps
+    a case number to the alert kinds acknowledged for it today. `assessments` come most urgent
+    first, and lines keep that order within each section.
+    """
+    drafts: dict[str, _Draft] = {}
+    for assessment in assessments:
+        record = assessment.record
+        quiet = muted.get(record.case_number, frozenset())
+        alerts = tuple(a for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet)
+        if not alerts:
+            continue
+        assessment = Assessment(
+            record,
+            assessment.today,
+            assessment.standing,
+            assessment.fallback,
+            alerts,
+            assessment.days_idle,
+        )
+        reasons = reasons_for(assessment, policy, today)
+        days = assessment.standing.days_remaining
+        urgent = AlertKind.EXPIRED in alerts or (
+            days is not None and AlertKind.DUE in alerts and days <= policy.escalate_within_days
+        )
+        for audience in audiences_for(record.center, record.port_code, routing):
+            draft = drafts.setdefault(audience.key, _Draft(audience))
+            fresh = [
+                r
+                for r in reasons
+                if is_new(r, sent.get((audience.key, record.case_number, r)), today, policy)
+            ]
+            draft.reasons += [(record.case_number, r) for r in reasons]
+            draft.new += [(record.case_number, r) for r in fresh]
+            draft.escalate |= urgent
+            limit = assessment.standing.limitation_date
+            draft.lines.setdefault(_section(assessment), []).append(
+                Line(
+                    case_number=record.case_number,
+                    importer_name=record.importer_name or "",
+                    center=record.center,
+                    port_code=record.port_code,
+                    rule=record.rule or "",
+                    limitation_date=limit,
+                    file_by_date=file_by_date(limit) if limit else None,
+                    days_remaining=days,
+                    alerts=alerts,
+                    todo=todo(assessment),
+                    uncollected_cents=record.uncollected_cents or 0,
+                    new=bool(fresh),
+                )
+            )
+    digests = []
+    for draft in drafts.values():
+        if not draft.new:
+            continue
+        sections = tuple(
+            Section(key, title, tuple(draft.lines[key]))
+            for key, title in SECTIONS
+            if draft.lines.get(key)
+        )
+        cc = (
+            tuple(a for a in routing.escalation if a not in draft.audience.to)
+            if draft.escalate
+            else ()
+        )
+        digests.append(
+            Digest(draft.audience, today, sections, cc, tuple(draft.reasons), tuple(draft.new))
+        )
+    digests.sort(key=lambda d: (d.audience.kind != "center", d.audience.key))
+    return digests

@@ -1,0 +1,80 @@
+"""Sending: the only mail I/O. A `Mailer` delivers one serialized message to one address."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from solwatch.config import MailSettings
+
+
+class MailError(Exception):
+    """A message that was not delivered; the text says why (and goes into the ledger)."""
+
+
+class Mailer(Protocol):
+    def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
+        """Deliver `message` to `recipient`, or raise MailError."""
+
+
+class FileMailer:
+    """Writes each message as an .eml file: the embedded default and the demo."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{name}-{recipient}")
+        target = self.folder / f"{safe}.eml"
+        partial = target.with_suffix(".eml.partial")
+        partial.write_bytes(message)
+        partial.replace(target)
+
+
+class SmtpMailer:
+    """Sends through an SMTP server with aiosmtplib, with a timeout on every send."""
+
+    def __init__(self, settings: MailSettings) -> None:
+        self.smtp = settings.smtp
+        self.password = settings.smtp.password()
+
+    def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
+        asyncio.run(self._send(message, sender, recipient))
+
+    async def _send(self, message: bytes, sender: str, recipient: str) -> None:
+        smtp = self.smtp
+        try:
+            refused, _ = await aiosmtplib.send(
+                message,
+                sender=sender,
+                recipients=[recipient],
+                hostname=smtp.host,
+                port=smtp.port,
+                use_tls=smtp.security == "tls",
+                start_tls=smtp.security == "starttls",
+                username=smtp.username,
+                password=self.password,
+                timeout=smtp.timeout_seconds,
+            )
+        except aiosmtplib.SMTPException as error:
+            raise MailError(f"{type(error).__name__}: {error}") from None
+        except OSError as error:
+            raise MailError(f"cannot reach {smtp.host}:{smtp.port}: {error}") from None
+        if refused:
+            raise MailError(
+                "refused: "
+                + "; ".join(
+                    f"{address}: {code} {text}" for address, (code, text) in refused.items()
+                )
+            )
+
+
+def make_mailer(settings: MailSettings) -> Mailer:
+    if settings.transport == "smtp":
+        return SmtpMailer(settings)
+    return FileMailer(settings.outbox_dir)

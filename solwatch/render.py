@@ -1,0 +1,107 @@
+"""Rendering digests from the jinja2 templates (pure: values in, text out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from solwatch.digests import Digest
+
+# The top-level templates/ of a checkout (editable installs), else the copy a wheel installs
+# inside the package.
+_CHECKOUT = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = _CHECKOUT if _CHECKOUT.is_dir() else Path(__file__).resolve().parent / "templates"
+LINES_PER_SECTION = 200
+SECTION_COLORS = {
+    "expired": "#f4c7c3",
+    "due-soon": "#fce8b2",
+    "due-later": "#e8f0fe",
+    "data": "#e6e6e6",
+    "counsel": "#d9d2e9",
+    "prompts": "#d9ead3",
+}
+
+
+def _dollars(cents: int) -> str:
+    whole, part = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole:,}.{part:02d}"
+
+
+def _days(days: int) -> str:
+    if days < 0:
+        return f"{-days} day(s) past the limit"
+    return f"{days} day(s) left"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def template_env(folder: Path = TEMPLATES) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(folder),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(dollars=_dollars, days=_days, oneline=_one_line)
+    return env
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render_digest(digest: Digest, env: Environment, limit: int = LINES_PER_SECTION) -> Rendered:
+    """Subject, plain text and HTML of a digest; HTML is autoescaped, the subject one line."""
+    context = {
+        "digest": digest,
+        "new_count": len(digest.new_reasons),
+        "limit": limit,
+        "colors": SECTION_COLORS,
+    }
+    subject = _one_line(env.get_template("digest-subject.txt").render(context))
+    context["subject"] = subject
+    return Rendered(
+        subject,
+        env.get_template("digest-body.txt").render(context),
+        env.get_template("digest-body.html").render(context),
+    )
+
+
+def build_message(
+    rendered: Rendered,
+    *,
+    sender: str,
+    to: str,
+    audience: str,
+    message_id: str,
+    when: datetime,
+) -> bytes:
+    """A multipart/alternative message (text, then HTML), serialized for the ledger.
+
+    Header values are set through the email package, which refuses line breaks, so nothing
+    from a case can add a header.
+    """
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = rendered.subject
+    message["From"] = Address(addr_spec=sender)
+    message["To"] = Address(addr_spec=to)
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = message_id
+    message["X-Solwatch-Audience"] = _one_line(audience)
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message.as_bytes()

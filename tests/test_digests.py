@@ -1,0 +1,216 @@
+"""Digest planning (pure): rungs crossed, repeats, routing, escalation and acknowledgements."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from solwatch.alerts import AlertKind, Thresholds
+from solwatch.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
+from solwatch.reports import Assessment, CaseRecord, assess
+
+TODAY = date(2026, 11, 24)
+ROUTING = Routing(
+    centers={"CEE007": ("cee7@example.gov",)},
+    ports={"2704": ("Los Angeles FP&F", ("fpf-la@example.gov",))},
+    fallback=("fallback@example.gov",),
+    escalation=("boss@example.gov",),
+)
+POLICY = Policy()
+BASE = CaseRecord(
+    case_number="C-1",
+    case_type="penalty",
+    statute="1592",
+    culpability="negligence",
+    status="OPEN",
+    is_open=True,
+    center="CEE007",
+    port_code="2704",
+    importer_name="Acme",
+    importer_number="1",
+    violation_date=None,
+    discovery_date=None,
+    initiated_date=None,
+    last_action_date=TODAY,
+    sol_date=None,
+    assessed_cents=100_00,
+    collected_cents=0,
+    rule="1621-violation",
+    limitation_date=None,
+    last_limitation_date=None,
+    fallback_date=None,
+    last_fallback_date=None,
+    missing_field=None,
+    flags=frozenset(),
+    entries_total=0,
+    entries_loss_cents=0,
+    waivers_total=0,
+)
+
+
+def case(days: int, number: str = "C-1", **fields: object) -> Assessment:
+    """A case whose limit is `days` from TODAY and whose recorded SOL date matches it."""
+    limit = TODAY + timedelta(days=days)
+    values: dict[str, object] = {
+        "case_number": number,
+        "limitation_date": limit,
+        "last_limitation_date": limit,
+        "sol_date": limit,
+        **fields,
+    }
+    record = replace(BASE, **values)  # type: ignore[arg-type]
+    return assess(record, TODAY, Thresholds())
+
+
+def plan(
+    *cases: Assessment,
+    sent: dict[tuple[str, str, str], date] | None = None,
+    muted: dict[str, frozenset[AlertKind]] | None = None,
+) -> dict[str, list[str]]:
+    digests = plan_digests(
+        cases, today=TODAY, routing=ROUTING, policy=POLICY, sent=sent or {}, muted=muted or {}
+    )
+    return {d.audience.key: sorted(f"{n} {r}" for n, r in d.new_reasons) for d in digests}
+
+
+@pytest.mark.parametrize(
+    ("days", "rung"),
+    [
+        pytest.param(731, None, id="day-before-top-rung"),
+        pytest.param(730, 730, id="on-top-rung"),
+        pytest.param(91, 180, id="day-before-90"),
+        pytest.param(90, 90, id="on-90"),
+        pytest.param(89, 90, id="day-after-90"),
+        pytest.param(1, 1, id="last-day-rung"),
+        pytest.param(0, 1, id="limit-day"),
+    ],
+)
+def test_it_names_the_rung_crossed(days: int, rung: int | None) -> None:
+    """The rung reported is the lowest one the days remaining have reached."""
+    assert rung_crossed(days, POLICY.ladder) == rung
+
+
+def test_a_newly_crossed_rung_is_news() -> None:
+    """90 days left after the 180 rung and the prompts were sent: the 90 rung is new."""
+    sent = {
+        (key, "C-1", r): TODAY - timedelta(days=90)
+        for key in ("CEE007", "Los Angeles FP&F")
+        for r in ("due:180", "request-waiver", "prepenalty-short-window")
+    }
+    assert plan(case(90), sent=sent)["CEE007"] == ["C-1 due:90"]
+
+
+def test_a_rung_already_sent_is_not_news() -> None:
+    """89 days left and the 90 rung went out yesterday: nothing new, no digest."""
+    sent = {
+        (key, "C-1", r): TODAY - timedelta(days=1)
+        for key in ("CEE007", "Los Angeles FP&F")
+        for r in ("due:90", "request-waiver", "prepenalty-short-window")
+    }
+    assert plan(case(89), sent=sent) == {}
+
+
+def test_a_skipped_day_loses_no_rung() -> None:
+    """The job did not run on the day 90 was reached; two days later the rung is still news."""
+    sent = {
+        (key, "C-1", r): TODAY - timedelta(days=3)
+        for key in ("CEE007", "Los Angeles FP&F")
+        for r in ("due:180", "request-waiver", "prepenalty-short-window")
+    }
+    assert plan(case(88), sent=sent)["CEE007"] == ["C-1 due:90"]
+
+
+@pytest.mark.parametrize(
+    ("last", "news"),
+    [(6, False), (7, True), (8, True)],
+    ids=["six-days-ago", "seven-days-ago", "eight-days-ago"],
+)
+def test_expired_cases_come_back_every_week(last: int, news: bool) -> None:
+    """An expired open case is repeated once repeat_expired_days have passed."""
+    sent = {
+        (key, "C-1", "expired"): TODAY - timedelta(days=last)
+        for key in ("CEE007", "Los Angeles FP&F")
+    }
+    assert ("CEE007" in plan(case(-40), sent=sent)) is news
+
+
+@pytest.mark.parametrize(
+    ("days", "daily"),
+    [(31, False), (30, True), (0, True)],
+    ids=["31-days-left", "30-days-left", "limit-day"],
+)
+def test_the_last_thirty_days_repeat_daily(days: int, daily: bool) -> None:
+    """Inside the last 30 days a case is news every day, even with its rung already sent."""
+    reasons = ("due:30", "due:60", "due:1", "request-waiver", "prepenalty-short-window")
+    sent = {
+        (key, "C-1", r): TODAY - timedelta(days=1)
+        for key in ("CEE007", "Los Angeles FP&F")
+        for r in reasons
+    }
+    assert ("CEE007" in plan(case(days), sent=sent)) is daily
+
+
+def test_a_case_reaches_its_center_and_its_office() -> None:
+    """Both the Center's and the port's FP&F office's digests carry the case."""
+    assert set(plan(case(10))) == {"CEE007", "Los Angeles FP&F"}
+
+
+@pytest.mark.parametrize(
+    ("center", "port", "expected"),
+    [
+        pytest.param(None, "2704", {"Los Angeles FP&F", "fallback"}, id="no-center"),
+        pytest.param("PNDING", "2704", {"Los Angeles FP&F", "fallback"}, id="pending-center"),
+        pytest.param("CEE007", "9999", {"CEE007", "fallback"}, id="unmapped-port"),
+        pytest.param(None, None, {"fallback"}, id="nothing-known"),
+        pytest.param("CEE003", None, {"fallback"}, id="center-without-mailbox"),
+    ],
+)
+def test_unrouted_cases_reach_the_fallback(
+    center: str | None, port: str | None, expected: set[str]
+) -> None:
+    """A missing or unknown Center or office never drops a case: the fallback gets it."""
+    assert {a.key for a in audiences_for(center, port, ROUTING)} == expected
+
+
+@pytest.mark.parametrize(
+    ("days", "copied"), [(-1, True), (30, True), (31, False)], ids=["expired", "30-days", "31-days"]
+)
+def test_escalation_is_copied_on_urgent_digests(days: int, copied: bool) -> None:
+    """Escalation addresses are copied for expired cases and the last escalate_within_days."""
+    digests = plan_digests(
+        [case(days)], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    assert all((d.cc == ("boss@example.gov",)) is copied for d in digests)
+
+
+def test_an_acknowledged_alert_is_quiet() -> None:
+    """Muting `due` and the prompts of a case leaves nothing new for it."""
+    muted = {
+        "C-1": frozenset(
+            {AlertKind.DUE, AlertKind.REQUEST_WAIVER, AlertKind.PREPENALTY_SHORT_WINDOW}
+        )
+    }
+    assert plan(case(10), muted=muted) == {}
+    assert plan(case(10, sol_date=None), muted=muted)["CEE007"] == ["C-1 blank-sol"]
+
+
+def test_sections_hold_cases_most_urgent_first() -> None:
+    """Expired, then due soon, then due later; a case moves section as its days run out."""
+    digests = plan_digests(
+        [case(-5, "A"), case(3, "B"), case(29, "C"), case(45, "D")],
+        today=TODAY,
+        routing=ROUTING,
+        policy=POLICY,
+        sent={},
+        muted={},
+    )
+    center = next(d for d in digests if d.audience.key == "CEE007")
+    assert [(s.key, [line.case_number for line in s.lines]) for s in center.sections] == [
+        ("expired", ["A"]),
+        ("due-soon", ["B", "C"]),
+        ("due-later", ["D"]),
+    ]
+    assert center.sections[0].lines[0].todo.startswith("Limit has run")
+    assert center.sections[1].lines[0].todo.startswith("Refer for suit now: file by 2026-11-27")
