@@ -61,6 +61,13 @@ class SmtpMailer:
                 password=self.password,
                 timeout=smtp.timeout_seconds,
             )
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError) as error:
+            raise MailError(f"cannot reach {smtp.host}:{smtp.port}: {error}") from None
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            raise MailError(
+                "refused: "
+                + "; ".join(f"{refusal.code} {refusal.message}" for refusal in error.recipients)
+            ) from None
         except aiosmtplib.SMTPException as error:
             raise MailError(f"{type(error).__name__}: {error}") from None
         except OSError as error:

@@ -1,0 +1,310 @@
+"""The daily job against a real SMTP server (aiosmtpd on 127.0.0.1), including failures."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import Session, select
+
+from solwatch.config import Settings, load_settings
+from solwatch.daily import run_daily
+from solwatch.ledger import FAILED, SENDING, SENT, Notice
+from solwatch.mailer import SmtpMailer
+from solwatch.store import make_engine
+from tests.conftest import Cli
+
+pytestmark = pytest.mark.integration
+
+SMALL = Path(__file__).parent / "data" / "small"
+TODAY = date(2026, 11, 24)
+START = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+HOSTILE = '"<script>alert(1)</script> Evil & Co\r\nBcc: victim@example.com"'
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives and can refuse chosen recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for rcpt, message in self.messages if address in rcpt]
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def configure(cli: Cli, port: int, timeout: float = 5) -> Settings:
+    cli.config.write_text(
+        cli.config.read_text().split("\n[", 1)[0]
+        + "\n"
+        + f'[mail]\ntransport = "smtp"\nfrom = "solwatch@example.gov"\n'
+        f'[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        f"timeout_seconds = {timeout}\n"
+        '[routing]\nfallback = ["fallback@example.gov"]\nescalation = ["boss@example.gov"]\n'
+        '[routing.centers.CEE007]\nto = ["cee7@example.gov"]\n'
+        '[routing.ports."2704"]\noffice = "Los Angeles FP&F"\nto = ["fpf-la@example.gov"]\n'
+    )
+    return load_settings(cli.config, environ={})
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Cli:
+    cli = Cli(tmp_path)
+    cli("init")
+    extract = tmp_path / "extract"
+    extract.mkdir()
+    for source in SMALL.iterdir():
+        (extract / source.name).write_bytes(source.read_bytes())
+    with (extract / "cases.csv").open("a") as cases:
+        cases.write(
+            f"C-6,penalty,1592,negligence,OPEN,7,2704,{HOSTILE},44-4,2021-11-30,,,"
+            f"2026-11-01,2026-11-30,10,\n"
+        )
+    cli("import", str(extract), "--as-of", TODAY.isoformat())
+    return cli
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def daily(settings: Settings, clock: Clock, mailer: Any = None) -> Any:
+    engine = make_engine(settings.database.url)
+    return run_daily(engine, settings, TODAY, mailer=mailer or SmtpMailer(settings.mail), now=clock)
+
+
+def notices(settings: Settings) -> dict[tuple[str, str], str]:
+    """(audience, address) -> state of today's notices."""
+    with Session(make_engine(settings.database.url)) as session:
+        return {(n.audience, n.address): n.state for n in session.exec(select(Notice))}
+
+
+def deliveries(handler: Inbox) -> Counter[tuple[str, str]]:
+    """How many times each (audience, address) received a digest."""
+    return Counter(
+        (str(message["X-Solwatch-Audience"]), address)
+        for rcpt, message in handler.messages
+        for address in rcpt
+    )
+
+
+def test_digests_reach_every_center_and_office(store: Cli, inbox: tuple[Inbox, int]) -> None:
+    """Each audience gets one multipart digest; escalation is copied; a rerun sends nothing."""
+    handler, port = inbox
+    configure(store, port)
+    result = store("run-daily", "--as-of", TODAY.isoformat())
+    assert "sent: 10; failed: 0" in result.output
+    fallback = "Cases without a Center or FP&F office mailbox"
+    cee001 = "CEE001 Pharmaceuticals, Health & Chemicals"
+    cee004 = "CEE004 Apparel, Footwear & Textiles"
+    assert deliveries(handler) == Counter(
+        {
+            ("CEE007 Electronics", "cee7@example.gov"): 1,
+            ("CEE007 Electronics", "boss@example.gov"): 1,
+            ("Los Angeles FP&F", "fpf-la@example.gov"): 1,
+            ("Los Angeles FP&F", "boss@example.gov"): 1,
+            (cee001, "CEE-Pharmaceuticals@cbp.dhs.gov"): 1,
+            (cee001, "CEE-Chemicals@cbp.dhs.gov"): 1,
+            (cee004, "CEE-Apparel@cbp.dhs.gov"): 1,
+            (cee004, "boss@example.gov"): 1,
+            (fallback, "fallback@example.gov"): 1,
+            (fallback, "boss@example.gov"): 1,
+        }
+    )
+    [apparel] = handler.to("CEE-Apparel@cbp.dhs.gov")
+    assert apparel["Subject"] == (
+        "CEE004 Apparel, Footwear & Textiles: 1 expired, 0 due within 30 days (2026-11-24)"
+    )
+    assert [part.get_content_type() for part in apparel.iter_parts()] == ["text/plain", "text/html"]
+    assert "C-5" in apparel.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    again = store("run-daily", "--as-of", TODAY.isoformat())
+    assert "notices recorded: 0; sent: 0; failed: 0" in again.output
+    assert len(handler.messages) == 10
+
+
+def test_hostile_importer_names_are_escaped(store: Cli, inbox: tuple[Inbox, int]) -> None:
+    """Markup in a name is escaped in HTML and a line break cannot add a header."""
+    handler, port = inbox
+    configure(store, port)
+    store("run-daily", "--as-of", TODAY.isoformat())
+    [digest] = handler.to("cee7@example.gov")
+    assert "C-6" in digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = digest.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Evil &amp; Co" in html
+    assert "<script>" not in html
+    assert digest["Bcc"] is None
+    assert all("victim" not in rcpt for rcpt, _ in handler.messages for rcpt in rcpt)
+    text = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "<script>alert(1)</script> Evil & Co Bcc: victim@example.com" in text
+
+
+def test_a_server_that_is_down_fails_then_retries(store: Cli, inbox: tuple[Inbox, int]) -> None:
+    """Nothing is lost: failures are recorded, reported with exit 3, and retried after backoff."""
+    handler, port = inbox
+    down = configure(store, free_port())
+    clock = Clock(START)
+    report = daily(down, clock)
+    assert (report.sent, len(report.failed)) == (0, 10)
+    assert "cannot reach 127.0.0.1" in report.failed[0]
+    assert set(notices(down).values()) == {FAILED}
+    up = configure(store, port)
+    clock.now = START + timedelta(minutes=1)
+    assert daily(up, clock).sent == 0  # not yet due for retry
+    clock.now = START + timedelta(minutes=6)
+    assert daily(up, clock).sent == 10
+    assert set(notices(up).values()) == {SENT}
+    assert len(handler.messages) == 10
+
+
+def test_the_cli_exits_3_when_a_send_fails(store: Cli) -> None:
+    """run-daily reports a failed send in its exit code."""
+    configure(store, free_port())
+    result = store("run-daily", "--as-of", TODAY.isoformat(), code=3)
+    assert "sent: 0; failed: 10" in result.output
+
+
+def test_a_refused_recipient_fails_alone(store: Cli, inbox: tuple[Inbox, int]) -> None:
+    """One refused mailbox is a failed notice; the other addresses get theirs once."""
+    handler, port = inbox
+    handler.refuse.add("CEE-Chemicals@cbp.dhs.gov")
+    settings = configure(store, port)
+    report = daily(settings, Clock(START))
+    assert report.sent == 9
+    assert report.failed == [
+        "CEE-Chemicals@cbp.dhs.gov (CEE001): refused: 550 5.1.1 mailbox unavailable"
+    ]
+    assert notices(settings)[("CEE001", "CEE-Chemicals@cbp.dhs.gov")] == FAILED
+    assert len(handler.to("CEE-Pharmaceuticals@cbp.dhs.gov")) == 1
+
+
+def test_a_hanging_server_times_out(store: Cli) -> None:
+    """A server that accepts and never answers fails within the configured timeout."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        settings = configure(store, listener.getsockname()[1], timeout=0.5)
+        started = time.monotonic()
+        mailer = SmtpMailer(settings.mail)
+        report = daily(settings, Clock(START), mailer)
+        assert report.sent == 0
+        assert len(report.failed) == 10
+        assert "Timed out" in report.failed[0]
+        assert time.monotonic() - started < 10 * 0.5 + 5
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+class CrashAfterSend:
+    """Delivers the first message, then dies before solwatch can record it."""
+
+    def __init__(self, inner: SmtpMailer) -> None:
+        self.inner = inner
+        self.crashed = False
+
+    def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
+        self.inner.send(message, sender=sender, recipient=recipient, name=name)
+        if not self.crashed:
+            self.crashed = True
+            raise SystemExit("killed between send and record")
+
+
+def test_a_crash_after_sending_repeats_at_most_one_digest(
+    store: Cli, inbox: tuple[Inbox, int]
+) -> None:
+    """The digest in flight is sent again by a later run; none is lost, one at worst repeats."""
+    handler, port = inbox
+    settings = configure(store, port)
+    clock = Clock(START)
+    with pytest.raises(SystemExit):
+        daily(settings, clock, CrashAfterSend(SmtpMailer(settings.mail)))
+    assert list(notices(settings).values()).count(SENDING) == 1
+    clock.now = START + timedelta(minutes=1)
+    assert daily(settings, clock).sent == 9  # the claimed one is not yet stale
+    clock.now = START + timedelta(minutes=20)
+    assert daily(settings, clock).sent == 1
+    assert sorted(deliveries(handler).values()) == [1] * 9 + [2]
+    assert set(notices(settings).values()) == {SENT}
+
+
+def test_two_runs_at_once_send_each_digest_once(store: Cli, inbox: tuple[Inbox, int]) -> None:
+    """Concurrent run-daily processes share the work; no address gets a digest twice."""
+    handler, port = inbox
+    settings = configure(store, port)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            daily(settings, Clock(START))
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(deliveries(handler).values()) == [1] * 10
+    assert set(notices(settings).values()) == {SENT}
