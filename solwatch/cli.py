@@ -667,7 +667,7 @@ def unack(app: App, ack_id: int) -> None:
 @pass_app
 def serve(app: App) -> None:
     """Run the daily job on schedule until stopped (SIGTERM finishes the current run)."""
-    from solwatch.daily import run_daily
+    from solwatch.daily import retry_due, run_daily
     from solwatch.mailer import make_mailer
     from solwatch.scheduler import SchedulerBusy
     from solwatch.scheduler import serve as run_scheduler
@@ -685,12 +685,18 @@ def serve(app: App) -> None:
         report = run_daily(app.engine, settings, today, mailer=mailer, now=_utc_now)
         click.echo(report.summary(), err=True)
 
+    def retry() -> None:
+        sent, failed = retry_due(app.engine, settings, mailer=mailer, now=_utc_now)
+        if sent or failed:
+            click.echo(f"retried: sent {sent}, failed {len(failed)}", err=True)
+
     try:
         run_scheduler(
             app.engine,
             daily_at=settings.schedule.daily_at,
             timezone=settings.schedule.timezone,
             run_daily=daily,
+            retry=retry,
             now=_utc_now,
             log=lambda text: click.echo(text, err=True),
         )

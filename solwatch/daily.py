@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -38,6 +38,7 @@ from solwatch.ledger import (
 )
 from solwatch.mailer import Mailer, MailError
 from solwatch.render import build_message, render_digest, template_env
+from solwatch.reports import Assessment
 from solwatch.store import Case
 
 Clock = Callable[[], datetime]
@@ -96,15 +97,23 @@ def plan(
     for ack in active_acks(today, session=session):
         muted.setdefault(ack.case_number, set()).add(AlertKind(ack.kind))
     counted: Counter[str] = Counter()
-    assessments = []
-    for assessment in iter_at_risk(
-        today, thresholds, session=session, within=max(settings.alerts.ladder), kinds=DIGEST_KINDS
-    ):
-        assessments.append(assessment)
-        quiet = muted.get(assessment.record.case_number, set())
-        counted.update(a.value for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet)
+
+    def counting() -> Iterator[Assessment]:
+        for assessment in iter_at_risk(
+            today,
+            thresholds,
+            session=session,
+            within=max(settings.alerts.ladder),
+            kinds=DIGEST_KINDS,
+        ):
+            quiet = muted.get(assessment.record.case_number, set())
+            counted.update(
+                a.value for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet
+            )
+            yield assessment
+
     digests = plan_digests(
-        assessments,
+        counting(),
         today=today,
         routing=routing_of(settings),
         policy=policy_of(settings),
@@ -254,3 +263,12 @@ def run_daily(
         session.add(run)
         session.commit()
     return report
+
+
+def retry_due(
+    engine: Engine, settings: Settings, *, mailer: Mailer, now: Clock
+) -> tuple[int, list[str]]:
+    """Send what is pending or due for retry, without planning: `serve` runs this between
+    daily runs so a failed digest is not left waiting until the next morning."""
+    with Session(engine) as session:
+        return send_due(mailer, settings, now, session=session)

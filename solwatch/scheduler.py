@@ -128,16 +128,23 @@ def finished_days(engine: Engine, job: str, since: date) -> set[date]:
         )
 
 
+RETRY_MINUTES = 10
+
+
 def serve(
     engine: Engine,
     *,
     daily_at: str,
     timezone: str,
     run_daily: Callable[[], Any],
+    retry: Callable[[], Any],
     now: Callable[[], datetime],
     log: Callable[[str], None],
 ) -> None:
-    """Run the scheduler until SIGTERM or SIGINT; the current run finishes first."""
+    """Run the scheduler until SIGTERM or SIGINT; the current run finishes first.
+
+    Between daily runs, `retry` sends failed digests again every RETRY_MINUTES minutes.
+    """
     holder = holder_name()
     acquire(engine, holder, now())
     scheduler = BlockingScheduler(
@@ -156,6 +163,7 @@ def serve(
 
     scheduler.add_job(run_daily, daily_trigger(daily_at, timezone), id="daily")
     scheduler.add_job(beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
+    scheduler.add_job(retry, "interval", minutes=RETRY_MINUTES, id="retry")
     started = now()
     local_today = started.astimezone(ZoneInfo(timezone)).date()
     if owed_day(started, daily_at, timezone, finished_days(engine, "daily", local_today)):

@@ -308,3 +308,33 @@ def test_two_runs_at_once_send_each_digest_once(store: Cli, inbox: tuple[Inbox, 
     assert errors == []
     assert sorted(deliveries(handler).values()) == [1] * 10
     assert set(notices(settings).values()) == {SENT}
+
+
+def test_the_demo_data_reaches_every_center_and_office(
+    tmp_path: Path, inbox: tuple[Inbox, int]
+) -> None:
+    """On the demo extract every Center and every configured FP&F office gets its digest."""
+    from solwatch.centers import CENTERS, center_label
+    from solwatch.demo import PORTS
+
+    handler, port = inbox
+    cli = Cli(tmp_path)
+    offices = {code: f"FP&F {code}" for code in PORTS}
+    database = f'[database]\nurl = "sqlite:///{tmp_path / "demo.db"}"\n'
+    routes = "".join(
+        f'[routing.ports."{code}"]\noffice = "{name}"\nto = ["fpf{code}@example.gov"]\n'
+        for code, name in offices.items()
+    )
+    cli.config.write_text(database + f'[mail]\noutbox_dir = "{tmp_path / "outbox"}"\n' + routes)
+    cli("demo", "--dir", str(tmp_path / "sample"), "--as-of", TODAY.isoformat())
+    cli.config.write_text(
+        database + f'[mail]\ntransport = "smtp"\n[mail.smtp]\n'
+        f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\n' + routes
+    )
+    # The demo sent its digests to the outbox; a week later (expired cases repeat weekly)
+    # every audience has news again, and it goes through the SMTP server.
+    result = cli("run-daily", "--as-of", (TODAY + timedelta(days=7)).isoformat())
+    assert "failed: 0" in result.output
+    audiences = {str(message["X-Solwatch-Audience"]) for _, message in handler.messages}
+    assert {center_label(code) for code in CENTERS} <= audiences
+    assert set(offices.values()) <= audiences
