@@ -22,6 +22,9 @@ from solwatch.dates import file_by_date
 from solwatch.reports import Assessment
 
 DAILY_WITHIN = 30
+# A digest shows at most this many cases per section (with the section's full count and
+# dollars), so a digest stays readable and planning stays small whatever the store's size.
+LINES_PER_SECTION = 200
 
 SECTIONS = (
     ("expired", "Past the limit, still open"),
@@ -86,13 +89,13 @@ class Line:
 
 @dataclass(frozen=True)
 class Section:
+    """A digest section: its first LINES_PER_SECTION lines, with totals over all of them."""
+
     key: str
     title: str
     lines: tuple[Line, ...]
-
-    @property
-    def uncollected_cents(self) -> int:
-        return sum(line.uncollected_cents for line in self.lines)
+    count: int
+    uncollected_cents: int
 
 
 @dataclass(frozen=True)
@@ -101,22 +104,27 @@ class Digest:
     day: date
     sections: tuple[Section, ...]
     cc: tuple[str, ...]
-    reasons: tuple[tuple[str, str], ...]  # (case_number, reason) for every line's reasons
-    new_reasons: tuple[tuple[str, str], ...]
+    new_reasons: tuple[tuple[str, str], ...]  # (case number, reason) new for this audience
 
     def count(self, key: str) -> int:
-        return sum(len(s.lines) for s in self.sections if s.key == key)
+        return sum(s.count for s in self.sections if s.key == key)
 
     @property
     def case_count(self) -> int:
-        return len({line.case_number for s in self.sections for line in s.lines})
+        return sum(s.count for s in self.sections)
+
+
+@dataclass
+class _Tally:
+    lines: list[Line] = field(default_factory=list)
+    count: int = 0
+    uncollected_cents: int = 0
 
 
 @dataclass
 class _Draft:
     audience: Audience
-    lines: dict[str, list[Line]] = field(default_factory=dict)
-    reasons: list[tuple[str, str]] = field(default_factory=list)
+    sections: dict[str, _Tally] = field(default_factory=dict)
     new: list[tuple[str, str]] = field(default_factory=list)
     escalate: bool = False
 
@@ -264,11 +272,15 @@ def plan_digests(
                 for r in reasons
                 if is_new(r, sent.get((audience.key, record.case_number, r)), today, policy)
             ]
-            draft.reasons += [(record.case_number, r) for r in reasons]
             draft.new += [(record.case_number, r) for r in fresh]
             draft.escalate |= urgent
+            tally = draft.sections.setdefault(_section(assessment), _Tally())
+            tally.count += 1
+            tally.uncollected_cents += record.uncollected_cents or 0
+            if len(tally.lines) >= LINES_PER_SECTION:
+                continue
             limit = assessment.standing.limitation_date
-            draft.lines.setdefault(_section(assessment), []).append(
+            tally.lines.append(
                 Line(
                     case_number=record.case_number,
                     importer_name=record.importer_name or "",
@@ -289,17 +301,15 @@ def plan_digests(
         if not draft.new:
             continue
         sections = tuple(
-            Section(key, title, tuple(draft.lines[key]))
+            Section(key, title, tuple(kept.lines), kept.count, kept.uncollected_cents)
             for key, title in SECTIONS
-            if draft.lines.get(key)
+            if (kept := draft.sections.get(key))
         )
         cc = (
             tuple(a for a in routing.escalation if a not in draft.audience.to)
             if draft.escalate
             else ()
         )
-        digests.append(
-            Digest(draft.audience, today, sections, cc, tuple(draft.reasons), tuple(draft.new))
-        )
+        digests.append(Digest(draft.audience, today, sections, cc, tuple(draft.new)))
     digests.sort(key=lambda d: (d.audience.kind != "center", d.audience.key))
     return digests

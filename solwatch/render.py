@@ -18,7 +18,6 @@ from solwatch.digests import Digest
 # inside the package.
 _CHECKOUT = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATES = _CHECKOUT if _CHECKOUT.is_dir() else Path(__file__).resolve().parent / "templates"
-LINES_PER_SECTION = 200
 SECTION_COLORS = {
     "expired": "#f4c7c3",
     "due-soon": "#fce8b2",
@@ -64,12 +63,11 @@ class Rendered:
     html: str
 
 
-def render_digest(digest: Digest, env: Environment, limit: int = LINES_PER_SECTION) -> Rendered:
+def render_digest(digest: Digest, env: Environment) -> Rendered:
     """Subject, plain text and HTML of a digest; HTML is autoescaped, the subject one line."""
     context = {
         "digest": digest,
         "new_count": len(digest.new_reasons),
-        "limit": limit,
         "colors": SECTION_COLORS,
     }
     subject = _one_line(env.get_template("digest-subject.txt").render(context))

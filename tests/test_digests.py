@@ -214,3 +214,19 @@ def test_sections_hold_cases_most_urgent_first() -> None:
     ]
     assert center.sections[0].lines[0].todo.startswith("Limit has run")
     assert center.sections[1].lines[0].todo.startswith("Refer for suit now: file by 2026-11-27")
+
+
+def test_a_long_section_shows_its_first_lines_and_full_totals() -> None:
+    """A section keeps LINES_PER_SECTION lines but counts and sums every case."""
+    from solwatch.digests import LINES_PER_SECTION
+    from solwatch.render import render_digest, template_env
+
+    cases = [case(-1 - n, f"X-{n:04d}") for n in range(LINES_PER_SECTION + 50)]
+    digests = plan_digests(cases, today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
+    center = next(d for d in digests if d.audience.key == "CEE007")
+    [expired] = center.sections
+    assert (expired.count, len(expired.lines)) == (LINES_PER_SECTION + 50, LINES_PER_SECTION)
+    assert expired.uncollected_cents == (LINES_PER_SECTION + 50) * 100_00
+    text = render_digest(center, template_env()).text
+    assert "... and 50 more: run `solwatch at-risk` for the full list." in text
+    assert center.case_count == LINES_PER_SECTION + 50
