@@ -145,7 +145,7 @@ def record(
         rendered = render_digest(digest, env)
         audience = digest.audience
         addresses = [(a, "to") for a in audience.to] + [(a, "cc") for a in digest.cc]
-        counts = {section.key: len(section.lines) for section in digest.sections}
+        counts = {section.key: section.count for section in digest.sections}
         try:
             for index, (address, role) in enumerate(addresses):
                 message_id = f"<{digest.day.isoformat()}.{_slug(audience.key)}.{index}@solwatch>"

@@ -13,12 +13,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from solwatch.centers import normalize_center
 from solwatch.dates import parse_date
 from solwatch.facts import CaseType, Culpability, EventKind, Status
+
+E = TypeVar("E", bound=Enum)
 
 KINDS = ("cases", "entries", "waivers", "tolling", "events")
 EARLIEST_PLAUSIBLE = date(1950, 1, 1)
@@ -187,22 +190,22 @@ def _word(cell: str) -> str:
     return re.sub(r"[\s\-]+", "_", cell.strip().lower())
 
 
-def _case_type(cell: str) -> CaseType:
-    try:
-        return CaseType(_word(cell))
-    except ValueError:
-        raise ValueError(
-            f"unknown case type {cell!r} (expected penalty, forfeiture or liquidated_damages)"
-        ) from None
+def _choice(kind: type[E], what: str) -> Callable[[str], E]:
+    """A parser for one of an enum's values, spelled with any case, spaces or hyphens."""
+    expected = ", ".join(member.value for member in kind)
+
+    def parse(cell: str) -> E:
+        try:
+            return kind(_word(cell))
+        except ValueError:
+            raise ValueError(f"unknown {what} {cell!r} (expected {expected})") from None
+
+    return parse
 
 
-def _culpability(cell: str) -> Culpability:
-    try:
-        return Culpability(_word(cell))
-    except ValueError:
-        raise ValueError(
-            f"unknown culpability {cell!r} (expected negligence, gross_negligence, fraud or blank)"
-        ) from None
+_case_type = _choice(CaseType, "case type")
+_culpability = _choice(Culpability, "culpability")
+_event_kind = _choice(EventKind, "event kind")
 
 
 def _port(cell: str) -> str:
@@ -228,15 +231,6 @@ def _boolean(cell: str) -> bool:
     if word in ("false", "no", "n", "0"):
         return False
     raise ValueError(f"not true or false: {cell!r}")
-
-
-def _event_kind(cell: str) -> EventKind:
-    try:
-        return EventKind(_word(cell))
-    except ValueError:
-        raise ValueError(
-            f"unknown event kind {cell!r} (expected partial_payment or acknowledgment)"
-        ) from None
 
 
 def _status_parser(status_map: Mapping[str, Status]) -> Callable[[str], Status]:

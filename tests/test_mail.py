@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import socket
 import threading
 import time
@@ -161,6 +162,11 @@ def test_digests_reach_every_center_and_office(store: Cli, inbox: tuple[Inbox, i
     )
     assert [part.get_content_type() for part in apparel.iter_parts()] == ["text/plain", "text/html"]
     assert "C-5" in apparel.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    engine = make_engine(load_settings(store.config, environ={}).database.url)
+    with Session(engine) as session:
+        carried = {n.audience: json.loads(n.carried) for n in session.exec(select(Notice))}
+    assert carried["CEE004"] == {"expired": 1}
+    assert carried["Los Angeles FP&F"] == {"due-soon": 1, "due-later": 1, "data": 1}
     again = store("run-daily", "--as-of", TODAY.isoformat())
     assert "notices recorded: 0; sent: 0; failed: 0" in again.output
     assert len(handler.messages) == 10
