@@ -42,6 +42,27 @@ CHILD_KEYS: dict[str, tuple[str, ...]] = {
     "tolling": ("start_date",),
     "events": ("event_date", "kind"),
 }
+# The columns of a new case row, before the extract's values.
+NEW_CASE: dict[str, Any] = dict.fromkeys(
+    (
+        "statute",
+        "culpability",
+        "center",
+        "port_code",
+        "importer_name",
+        "importer_number",
+        "violation_date",
+        "discovery_date",
+        "property_discovery_date",
+        "initiated_date",
+        "last_action_date",
+        "sol_date",
+        "assessed_cents",
+        "collected_cents",
+        "rules_version",
+    ),
+    None,
+) | {"case_type": CaseType.PENALTY.value}
 CHILD_ATTRIBUTES = {"loss_amount": "loss_cents"}
 # What a blank cell stores, where that is not NULL.
 CHILD_DEFAULTS: dict[str, Any] = {"loss_cents": 0, "revives": False}
@@ -284,28 +305,11 @@ class _Import:
         self._history(changes)
 
     def _new_case(self, values: dict[str, Any]) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "case_type": CaseType.PENALTY.value,
-            "statute": None,
-            "culpability": None,
-            "center": None,
-            "port_code": None,
-            "importer_name": None,
-            "importer_number": None,
-            "violation_date": None,
-            "discovery_date": None,
-            "property_discovery_date": None,
-            "initiated_date": None,
-            "last_action_date": None,
-            "sol_date": None,
-            "assessed_cents": None,
-            "collected_cents": None,
-        }
+        record = dict(NEW_CASE)
         for name, value in values.items():
             record[CASE_ATTRIBUTES.get(name, name)] = _stored(value)
         record["is_open"] = Status(record["status"]).is_open
         record["created_import_id"] = self.run.id
-        record["rules_version"] = None
         return record
 
     # --- child rows -----------------------------------------------------------------------

@@ -506,31 +506,56 @@ def iter_records(
 # --- bulk writes ------------------------------------------------------------------------------
 
 
-def _driver_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
+_ISO: dict[date, str] = {}
+
+
+def _driver_rows(
+    table: Any, names: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[list[Any]]:
+    """Rows of values in `names` order, the date columns as the ISO text SQLAlchemy itself
+    stores on SQLite (through a memo: a million rows share a few thousand days)."""
+    dated = [
+        index
+        for index, name in enumerate(names)
+        if name in table.c and isinstance(table.c[name].type, Date)
+    ]
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index in dated:
+            value = values[index]
+            if value is not None:
+                text = _ISO.get(value)
+                if text is None:
+                    text = _ISO[value] = value.isoformat()
+                values[index] = text
+        converted.append(values)
+    return converted
 
 
 def insert_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """INSERT `rows` (dicts with the same keys). On SQLite the rows go straight to the driver,
-    dates as the ISO text SQLAlchemy itself stores: at a million rows SQLAlchemy's per-row
-    parameter processing would cost more than the insert."""
+    """INSERT `rows` (dicts with the same keys). On SQLite the rows go straight to the driver:
+    at a million rows SQLAlchemy's per-row parameter processing would cost more than the
+    insert."""
     if not rows:
         return
     if connection.dialect.name != "sqlite":
         connection.execute(table.insert(), rows)
         return
+    keys = list(rows[0])
     defaults = {
         column.name: column.default.arg
         for column in table.columns
         if column.name not in rows[0] and column.default is not None and column.default.is_scalar
     }
-    names = [*rows[0], *defaults]
+    names = [*keys, *defaults]
     fill = list(defaults.values())
     marks = ", ".join("?" for _ in names)
     sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    keys = list(rows[0])
-    cursor.executemany(sql, [[*(_driver_value(row[k]) for k in keys), *fill] for row in rows])
+    cursor.executemany(
+        sql, _driver_rows(table, names, ([*(row[k] for k in keys), *fill] for row in rows))
+    )
 
 
 def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -550,5 +575,8 @@ def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) 
         sql = f"UPDATE {table.name} SET {', '.join(f'{n} = ?' for n in names)} WHERE id = ?"
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.executemany(
-            sql, [[*(_driver_value(row[n]) for n in names), row["b_id"]] for row in group]
+            sql,
+            _driver_rows(
+                table, [*names, "id"], ([*(row[n] for n in names), row["b_id"]] for row in group)
+            ),
         )
