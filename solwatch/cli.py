@@ -87,18 +87,22 @@ class App:
         except ValueError as error:
             raise Failure(f"--as-of: {error}") from None
 
-    @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session on a database that exists at the current schema."""
+    def require_schema(self) -> None:
+        """Stop with a clear message unless the database exists at the current schema."""
         try:
             current = schema.is_current(self.engine)
-        except Exception as error:
+        except Exception as error:  # any driver error: say which database it was
             raise Failure(f"cannot open the database {self.safe_url}: {error}") from None
         if not current:
             raise Failure(
                 f"the database {self.safe_url} is not initialized or is out of "
                 f"date: run `solwatch init` first"
             )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on a database that exists at the current schema."""
+        self.require_schema()
         with Session(self.engine) as session:
             yield session
 
@@ -528,8 +532,7 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
     from solwatch.mailer import make_mailer
 
     today = app.today(as_of)
-    with app.session():
-        pass
+    app.require_schema()
     try:
         mailer = make_mailer(app.settings.mail)
     except ConfigError as error:
@@ -673,8 +676,7 @@ def serve(app: App) -> None:
     from solwatch.scheduler import serve as run_scheduler
 
     settings = app.settings
-    with app.session():
-        pass
+    app.require_schema()
     try:
         mailer = make_mailer(settings.mail)
     except ConfigError as error:

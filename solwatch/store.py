@@ -50,7 +50,6 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_open_limitation", "is_open", "limitation_date"),
         Index("ix_cases_open_attention", "is_open", "attention"),
-        Index("ix_cases_rules_version", "rules_version"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
