@@ -190,13 +190,14 @@ def _word(cell: str) -> str:
     return re.sub(r"[\s\-]+", "_", cell.strip().lower())
 
 
-def _choice(kind: type[E], what: str) -> Callable[[str], E]:
-    """A parser for one of an enum's values, spelled with any case, spaces or hyphens."""
+def _choice(kind: type[E], what: str) -> Callable[[str], str]:
+    """A parser for one of an enum's values, spelled with any case, spaces or hyphens; it
+    returns the canonical value, as stored."""
     expected = ", ".join(member.value for member in kind)
 
-    def parse(cell: str) -> E:
+    def parse(cell: str) -> str:
         try:
-            return kind(_word(cell))
+            return str(kind(_word(cell)).value)
         except ValueError:
             raise ValueError(f"unknown {what} {cell!r} (expected {expected})") from None
 
@@ -233,15 +234,15 @@ def _boolean(cell: str) -> bool:
     raise ValueError(f"not true or false: {cell!r}")
 
 
-def _status_parser(status_map: Mapping[str, Status]) -> Callable[[str], Status]:
+def _status_parser(status_map: Mapping[str, Status]) -> Callable[[str], str]:
     mapping = {key.strip().upper(): value for key, value in status_map.items()}
 
-    def parse(cell: str) -> Status:
+    def parse(cell: str) -> str:
         code = cell.strip().upper()
         if code in mapping:
-            return mapping[code]
+            return mapping[code].value
         try:
-            return Status(code.replace(" ", "_"))
+            return Status(code.replace(" ", "_")).value
         except ValueError:
             raise ValueError(
                 f"unknown status {cell!r} (expected OPEN, REFERRED, SUIT_FILED, "
@@ -266,7 +267,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _parser_for(name: str, status: Callable[[str], Status]) -> Callable[[str], Any]:
+def _parser_for(name: str, status: Callable[[str], str]) -> Callable[[str], Any]:
     if name == "status":
         return status
     if name.endswith("_date"):
@@ -373,7 +374,7 @@ def _plan(
     kind: str,
     header: list[str],
     mapping: Mapping[str, str],
-    status: Callable[[str], Status],
+    status: Callable[[str], str],
 ) -> Plan:
     positions = match_header(header, kind, mapping)
     missing = [name for name in REQUIRED[kind] if name not in positions]

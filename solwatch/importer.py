@@ -107,10 +107,6 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _stored(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
 def _history_text(column: str, value: Any) -> str | None:
     if column.endswith("_amount"):
         return dollars(value)
@@ -268,7 +264,7 @@ class _Import:
         for number, row in valid.items():
             values = {name: row.values.get(name) for name in present}
             if values.get("case_type") is None and "case_type" in values:
-                values["case_type"] = CaseType.PENALTY
+                values["case_type"] = CaseType.PENALTY.value
             old_row = existing.get(number)
             if old_row is None:
                 new_rows.append(self._new_case(values))
@@ -278,7 +274,7 @@ class _Import:
             changed: dict[str, Any] = {}
             for name, value in values.items():
                 attribute = CASE_ATTRIBUTES.get(name, name)
-                new = _stored(value)
+                new = value
                 if stored[attribute] != new:
                     changes.append(
                         self._change(
@@ -307,7 +303,7 @@ class _Import:
     def _new_case(self, values: dict[str, Any]) -> dict[str, Any]:
         record = dict(NEW_CASE)
         for name, value in values.items():
-            record[CASE_ATTRIBUTES.get(name, name)] = _stored(value)
+            record[CASE_ATTRIBUTES.get(name, name)] = value
         record["is_open"] = Status(record["status"]).is_open
         record["created_import_id"] = self.run.id
         return record
@@ -396,7 +392,7 @@ class _Import:
         touched: set[int] = set()
         for case_id, row in valid:
             values = {
-                CHILD_ATTRIBUTES.get(name, name): _stored(value)
+                CHILD_ATTRIBUTES.get(name, name): value
                 for name, value in row.values.items()
                 if name != "case_number"
             }
@@ -407,7 +403,7 @@ class _Import:
                 _text(row.values.get(k)) or "" for k in keys
             )
             source = f"{path}:{row.line}"
-            found = existing.get((case_id, *(_stored(row.values.get(k)) for k in keys)))
+            found = existing.get((case_id, *(row.values.get(k) for k in keys)))
             if found is None:
                 record = {name: values.get(name, CHILD_DEFAULTS.get(name)) for name in columns}
                 record["case_id"] = case_id
