@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from solwatch import schema
 from solwatch.alerts import AlertKind
@@ -38,7 +38,14 @@ from solwatch.reports import (
     write_json_list,
 )
 from solwatch.stats import STAT_KEYS, tally
-from solwatch.store import find_record, load_facts, make_engine, mark_all_pending, recompute_pending
+from solwatch.store import (
+    Case,
+    find_record,
+    load_facts,
+    make_engine,
+    mark_all_pending,
+    recompute_pending,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3
@@ -515,11 +522,65 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
         if out is None:
             write_csv(sys.stdout, CASE_FIELDS, rows)
             return
-        partial = out.with_name(out.name + ".partial")
-        with partial.open("w", encoding="utf-8-sig", newline="") as handle:
-            count = write_csv(handle, CASE_FIELDS, rows)
-        partial.replace(out)
+        _, count = _write_csv_file(out, CASE_FIELDS, rows)
     click.echo(f"{count} cases written to {out}", err=True)
+
+
+@export.command(name="cear")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month to report.")
+@click.option("--center", help="Only this Center (CEE007, 007 or 7).")
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the CSV files.",
+)
+@AS_OF
+@pass_app
+def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: str | None) -> None:
+    """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
+    from solwatch.cear import CEAR_FIELDS, SUMMARY_FIELDS, month_as_of, month_bounds, plan_cear
+    from solwatch.store import waivers_signed_between
+
+    try:
+        day = month_as_of(month, app.today(as_of))
+        first, last = month_bounds(month)
+    except ValueError as error:
+        raise Failure(f"--month: {error}") from None
+    conditions: list[Any] = [col(Case.is_open).is_(True)]
+    code = _center_option(center)
+    if center is not None:
+        conditions.append(Case.center == code)
+    with app.session() as session:
+        centers = plan_cear(
+            assess_cases(day, app.settings.alerts.thresholds, session=session, where=conditions),
+            offices=app.offices,
+            waivers_in_month=waivers_signed_between(first, last, session=session),
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key, summary in centers.items():
+        written.append(
+            _write_csv_file(folder / f"cear-{month}-{key}.csv", CEAR_FIELDS, summary.rows)
+        )
+    rows = [summary.summary_row(key) for key, summary in centers.items()]
+    written.append(_write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows))
+    click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
+    for path, count in written:
+        click.echo(f"  {path} ({count} rows)")
+
+
+def _write_csv_file(
+    path: Path, fields: Sequence[str], rows: Iterable[Mapping[str, Any]]
+) -> tuple[Path, int]:
+    """UTF-8 with a byte-order mark, written whole or not at all."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+        count = write_csv(handle, fields, rows)
+    partial.replace(path)
+    return path, count
 
 
 @main.command(name="run-daily")

@@ -579,3 +579,18 @@ def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) 
                 table, [*names, "id"], ([*(row[n] for n in names), row["b_id"]] for row in group)
             ),
         )
+
+
+def waivers_signed_between(first: date, last: date, *, session: Session) -> dict[str | None, int]:
+    """Waivers signed from `first` to `last` on open cases, counted per Center."""
+    rows = session.connection().execute(
+        select(Case.center, func.count())
+        .select_from(CaseWaiver)
+        .join(Case, col(Case.id) == col(CaseWaiver.case_id))
+        .where(col(Case.is_open).is_(True), col(CaseWaiver.signed_date).between(first, last))
+        .group_by(Case.center)
+    )
+    counts: dict[str | None, int] = {}
+    for center, count in rows:
+        counts[center] = count
+    return counts

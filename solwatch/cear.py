@@ -1,0 +1,127 @@
+"""The monthly CEAR material (pure): each Center's open cases and a per-Center summary.
+
+Each Center's CEAR meeting reviews its open enforcement matters at least monthly and refers
+anything without action for `cear_referral_days` (default 90) to the headquarters CEAR Board.
+A month's files are computed as of its last day (or today, for the current month), in a fixed
+order, so exporting the same month again from the same data gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from typing import Any
+
+from solwatch.alerts import AlertKind
+from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars, urgency
+from solwatch.stats import CENTER_ORDER
+
+CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")
+SUMMARY_FIELDS = (
+    "center",
+    "open",
+    "expired",
+    "expired_uncollected",
+    "due_90",
+    "due_180",
+    "due_365",
+    "blank_sol",
+    "sol_later_than_law",
+    "waivers_signed_in_month",
+    "cear_referrals_due",
+)
+NO_CENTER = "unassigned"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First and last day of `YYYY-MM`; ValueError with a reason otherwise."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise ValueError(f"not a month: {month!r} (expected YYYY-MM)") from None
+    return first, date(year, number, calendar.monthrange(year, number)[1])
+
+
+def month_as_of(month: str, today: date) -> date:
+    """The day a month's files are computed for: its last day, or today for the current
+    month. A month that has not started is an error."""
+    first, last = month_bounds(month)
+    if first > today:
+        raise ValueError(f"{month} has not started yet (today is {today.isoformat()})")
+    return min(last, today)
+
+
+def cear_row(assessment: Assessment, offices: Mapping[str, str]) -> dict[str, Any]:
+    """A case row with the CEAR columns: last action, days since, and referral due."""
+    row = case_row(assessment, offices)
+    last_action = assessment.record.last_action_date
+    row["last_action_date"] = last_action.isoformat() if last_action else None
+    row["days_since_action"] = assessment.days_idle
+    row["cear_referral"] = "yes" if AlertKind.CEAR_REFERRAL in assessment.alerts else "no"
+    return row
+
+
+def file_key(center: str | None) -> str:
+    return center or NO_CENTER
+
+
+@dataclass
+class CenterSummary:
+    open: int = 0
+    expired: int = 0
+    expired_uncollected_cents: int = 0
+    due_90: int = 0
+    due_180: int = 0
+    due_365: int = 0
+    blank_sol: int = 0
+    sol_later_than_law: int = 0
+    waivers_signed_in_month: int = 0
+    cear_referrals_due: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, assessment: Assessment, row: dict[str, Any]) -> None:
+        alerts = assessment.alerts
+        self.open += 1
+        if AlertKind.EXPIRED in alerts:
+            self.expired += 1
+            self.expired_uncollected_cents += assessment.record.uncollected_cents or 0
+        days = assessment.standing.days_remaining
+        if days is not None and days >= 0:
+            self.due_90 += days <= 90
+            self.due_180 += days <= 180
+            self.due_365 += days <= 365
+        self.blank_sol += AlertKind.BLANK_SOL in alerts
+        self.sol_later_than_law += AlertKind.SOL_LATER_THAN_LAW in alerts
+        self.cear_referrals_due += AlertKind.CEAR_REFERRAL in alerts
+        self.rows.append(row)
+
+    def summary_row(self, center: str) -> dict[str, Any]:
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rows"}
+        values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
+        return {"center": center, **values}
+
+
+def plan_cear(
+    assessments: Iterable[Assessment],
+    *,
+    offices: Mapping[str, str],
+    waivers_in_month: Mapping[str | None, int],
+) -> dict[str, CenterSummary]:
+    """Open cases per Center (file key), ordered as the meeting reads them: cases with no
+    computable date first (their limit may have run), then by days remaining, so expired
+    cases come before the rest; ties by case number."""
+    ordered = sorted((a for a in assessments if a.record.is_open), key=urgency)
+    centers: dict[str, CenterSummary] = {}
+    for assessment in ordered:
+        center = assessment.record.center
+        summary = centers.setdefault(file_key(center), CenterSummary())
+        summary.add(assessment, cear_row(assessment, offices))
+    for center, count in waivers_in_month.items():
+        if file_key(center) in centers:
+            centers[file_key(center)].waivers_signed_in_month = count
+    return dict(
+        sorted(centers.items(), key=lambda item: CENTER_ORDER.get(item[0], len(CENTER_ORDER)))
+    )
