@@ -583,6 +583,58 @@ def _write_csv_file(
     return path, count
 
 
+@export.command(name="ics")
+@click.option("--center", help="Only this Center (CEE007, 007 or 7).")
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=365,
+    show_default=True,
+    help="Limitation dates from today to this many days ahead.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The .ics file to write (default: standard output).",
+)
+@AS_OF
+@pass_app
+def export_ics(
+    app: App, center: str | None, within: int, out: Path | None, as_of: str | None
+) -> None:
+    """Open cases' limitation dates as an iCalendar file, with reminders."""
+    from datetime import timedelta
+
+    from solwatch.calendar_export import build_calendar
+
+    today = app.today(as_of)
+    horizon = today + timedelta(days=within)
+    conditions: list[Any] = [
+        col(Case.is_open).is_(True),
+        col(Case.last_limitation_date) >= today,
+        col(Case.limitation_date) <= horizon,
+    ]
+    if center is not None:
+        conditions.append(Case.center == _center_option(center))
+    with app.session() as session:
+        assessments = [
+            a
+            for a in assess_cases(
+                today, app.settings.alerts.thresholds, session=session, where=conditions
+            )
+            if a.standing.limitation_date is not None
+            and today <= a.standing.limitation_date <= horizon
+        ]
+    data = build_calendar(assessments, today)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    partial = out.with_name(out.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(out)
+    click.echo(f"{len(assessments)} cases written to {out}", err=True)
+
+
 @main.command(name="run-daily")
 @AS_OF
 @click.option("--dry-run", is_flag=True, help="Plan and print; record and send nothing.")
