@@ -125,3 +125,24 @@ def plan_cear(
     return dict(
         sorted(centers.items(), key=lambda item: CENTER_ORDER.get(item[0], len(CENTER_ORDER)))
     )
+
+
+def months_ahead(first_after: date, count: int = 12) -> list[str]:
+    """`count` months as YYYY-MM, starting with the month after `first_after`."""
+    year, month = first_after.year, first_after.month
+    found = []
+    for _ in range(count):
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        found.append(f"{year:04d}-{month:02d}")
+    return found
+
+
+def limits_by_month(rows: Iterable[Mapping[str, Any]], as_of: date) -> list[tuple[str, int]]:
+    """How many of the rows' limitation dates fall in each of the 12 months after `as_of`'s."""
+    months = months_ahead(as_of)
+    counts = dict.fromkeys(months, 0)
+    for row in rows:
+        limit = row.get("limitation_date")
+        if limit and limit[:7] in counts:
+            counts[limit[:7]] += 1
+    return list(counts.items())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -522,7 +522,9 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
         if out is None:
             write_csv(sys.stdout, CASE_FIELDS, rows)
             return
-        _, count = _write_csv_file(out, CASE_FIELDS, rows)
+        from solwatch.exports import write_csv_file
+
+        _, count = write_csv_file(out, CASE_FIELDS, rows)
     click.echo(f"{count} cases written to {out}", err=True)
 
 
@@ -541,7 +543,8 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
 @pass_app
 def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: str | None) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
-    from solwatch.cear import CEAR_FIELDS, SUMMARY_FIELDS, month_as_of, month_bounds, plan_cear
+    from solwatch.cear import month_as_of, month_bounds, plan_cear
+    from solwatch.exports import write_cear_files
     from solwatch.store import waivers_signed_between
 
     try:
@@ -559,28 +562,10 @@ def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: s
             offices=app.offices,
             waivers_in_month=waivers_signed_between(first, last, session=session),
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for key, summary in centers.items():
-        written.append(
-            _write_csv_file(folder / f"cear-{month}-{key}.csv", CEAR_FIELDS, summary.rows)
-        )
-    rows = [summary.summary_row(key) for key, summary in centers.items()]
-    written.append(_write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows))
+    written = write_cear_files(folder, month, centers)
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
     for path, count in written:
         click.echo(f"  {path} ({count} rows)")
-
-
-def _write_csv_file(
-    path: Path, fields: Sequence[str], rows: Iterable[Mapping[str, Any]]
-) -> tuple[Path, int]:
-    """UTF-8 with a byte-order mark, written whole or not at all."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8-sig", newline="") as handle:
-        count = write_csv(handle, fields, rows)
-    partial.replace(path)
-    return path, count
 
 
 @export.command(name="ics")
@@ -660,6 +645,36 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
             f"  would send: {digest.audience.name} -> {', '.join(digest.audience.to)}"
             f"{copies}: {digest.case_count} cases, {len(digest.new_reasons)} new"
         )
+    if report.failed:
+        sys.exit(EXIT_JOB_FAILED)
+
+
+@main.command(name="run-monthly")
+@click.option("--month", metavar="YYYY-MM", help="The month to report (default: last month).")
+@AS_OF
+@pass_app
+def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
+    """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
+    from solwatch.mailer import make_mailer
+    from solwatch.monthly import previous_month, run_monthly
+
+    today = app.today(as_of)
+    app.require_schema()
+    try:
+        mailer = make_mailer(app.settings.mail)
+        report = run_monthly(
+            app.engine,
+            app.settings,
+            month or previous_month(today),
+            today,
+            mailer=mailer,
+            now=_utc_now,
+        )
+    except ConfigError as error:
+        raise Failure(str(error)) from None
+    except ValueError as error:
+        raise Failure(f"--month: {error}") from None
+    click.echo(report.summary())
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)
 
@@ -782,7 +797,8 @@ def unack(app: App, ack_id: int) -> None:
 @main.command()
 @pass_app
 def serve(app: App) -> None:
-    """Run the daily job on schedule until stopped (SIGTERM finishes the current run)."""
+    """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
+    finishes the current run)."""
     from solwatch.daily import retry_due, run_daily
     from solwatch.mailer import make_mailer
     from solwatch.scheduler import SchedulerBusy
@@ -800,6 +816,15 @@ def serve(app: App) -> None:
         report = run_daily(app.engine, settings, today, mailer=mailer, now=_utc_now)
         click.echo(report.summary(), err=True)
 
+    def monthly() -> None:
+        from solwatch.monthly import previous_month, run_monthly
+
+        today = today_in(settings.schedule.timezone)
+        report = run_monthly(
+            app.engine, settings, previous_month(today), today, mailer=mailer, now=_utc_now
+        )
+        click.echo(report.summary(), err=True)
+
     def retry() -> None:
         sent, failed = retry_due(app.engine, settings, mailer=mailer, now=_utc_now)
         if sent or failed:
@@ -811,6 +836,8 @@ def serve(app: App) -> None:
             daily_at=settings.schedule.daily_at,
             timezone=settings.schedule.timezone,
             run_daily=daily,
+            run_monthly=monthly,
+            cear_day=settings.schedule.cear_day,
             retry=retry,
             now=_utc_now,
             log=lambda text: click.echo(text, err=True),

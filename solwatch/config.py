@@ -102,6 +102,10 @@ class ScheduleSettings(_Section):
         return value
 
 
+class CearSettings(_Section):
+    folder: Path = Path("cear")
+
+
 class AlertSettings(_Section):
     ladder: tuple[int, ...] = (730, 365, 180, 90, 60, 30, 14, 7, 1)
     escalate_within_days: int = Field(30, ge=0)
@@ -183,6 +187,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     alerts: AlertSettings = AlertSettings()
     routing: RoutingSettings = RoutingSettings()
+    cear: CearSettings = CearSettings()
     import_: ImportSettings = Field(ImportSettings(), alias="import")
 
     def with_database(self, url: str) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -9,6 +10,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -87,6 +89,7 @@ def build_message(
     audience: str,
     message_id: str,
     when: datetime,
+    attachments: Sequence[tuple[str, bytes]] = (),
 ) -> bytes:
     """A multipart/alternative message (text, then HTML), serialized for the ledger.
 
@@ -102,4 +105,21 @@ def build_message(
     message["X-Solwatch-Audience"] = _one_line(audience)
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    if attachments:
+        message.make_mixed()
+        for filename, data in attachments:
+            message.add_attachment(
+                data, maintype="text", subtype="csv", filename=filename, params={"charset": "utf-8"}
+            )
     return message.as_bytes()
+
+
+def render_cear(context: Mapping[str, Any], env: Environment) -> Rendered:
+    """Subject, text and HTML of a Center's monthly CEAR message."""
+    subject = _one_line(env.get_template("cear-subject.txt").render(context))
+    full = {**context, "subject": subject}
+    return Rendered(
+        subject,
+        env.get_template("cear-body.txt").render(full),
+        env.get_template("cear-body.html").render(full),
+    )

@@ -115,6 +115,25 @@ def owed_day(now: datetime, daily_at: str, timezone: str, done: set[date]) -> da
     return None
 
 
+def monthly_trigger(cear_day: int, daily_at: str, timezone: str) -> CronTrigger:
+    hour, minute = (int(part) for part in daily_at.split(":"))
+    return CronTrigger(day=cear_day, hour=hour, minute=minute, timezone=ZoneInfo(timezone))
+
+
+def owed_month(
+    now: datetime, daily_at: str, cear_day: int, timezone: str, done: set[date]
+) -> date | None:
+    """The first day of last month, if its CEAR package is owed at `now`: this month's
+    `cear_day` at `daily_at` has passed and no package for last month finished."""
+    local = now.astimezone(ZoneInfo(timezone))
+    hour, minute = (int(part) for part in daily_at.split(":"))
+    if (local.day, local.time()) < (cear_day, time(hour, minute)):
+        return None
+    first = local.date().replace(day=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return None if previous in done else previous
+
+
 def finished_days(engine: Engine, job: str, since: date) -> set[date]:
     with Session(engine) as session:
         return set(
@@ -137,6 +156,8 @@ def serve(
     daily_at: str,
     timezone: str,
     run_daily: Callable[[], Any],
+    run_monthly: Callable[[], Any],
+    cear_day: int,
     retry: Callable[[], Any],
     now: Callable[[], datetime],
     log: Callable[[str], None],
@@ -162,6 +183,7 @@ def serve(
         scheduler.shutdown(wait=True)
 
     scheduler.add_job(run_daily, daily_trigger(daily_at, timezone), id="daily")
+    scheduler.add_job(run_monthly, monthly_trigger(cear_day, daily_at, timezone), id="monthly")
     scheduler.add_job(beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
     scheduler.add_job(retry, "interval", minutes=RETRY_MINUTES, id="retry")
     started = now()
@@ -169,6 +191,12 @@ def serve(
     if owed_day(started, daily_at, timezone, finished_days(engine, "daily", local_today)):
         log("today's daily run is owed (the scheduler was down): running it now")
         scheduler.add_job(run_daily, id="catch-up")
+    last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    if owed_month(
+        started, daily_at, cear_day, timezone, finished_days(engine, "monthly", last_month)
+    ):
+        log("last month's CEAR package is owed (the scheduler was down): sending it now")
+        scheduler.add_job(run_monthly, id="catch-up-monthly")
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(f"solwatch serve: daily run at {daily_at} {timezone}; held by {holder}")

@@ -1,0 +1,159 @@
+"""The monthly CEAR package: each Center's CSV and summary, kept on disk and mailed.
+
+Same guarantees as the daily digests: the messages are recorded in the notices ledger before
+any send (one per Center mailbox per month), claimed before sending, retried on failure, and a
+rerun sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from solwatch.cear import NO_CENTER, CenterSummary, limits_by_month, month_as_of, month_bounds
+from solwatch.centers import center_label
+from solwatch.config import Settings
+from solwatch.daily import Clock, routing_of, send_due
+from solwatch.exports import write_cear_files
+from solwatch.ledger import JobRun, Notice
+from solwatch.mailer import Mailer
+from solwatch.render import build_message, render_cear, template_env
+from solwatch.store import Case, waivers_signed_between
+
+JOB = "monthly"
+
+
+def previous_month(today: date) -> str:
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+@dataclass
+class MonthlyReport:
+    month: str
+    as_of: date
+    files: list[str] = field(default_factory=list)
+    recorded: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        where = self.files[0].rsplit("/", 1)[0] if self.files else "-"
+        lines = [
+            f"CEAR package for {self.month} (as of {self.as_of.isoformat()})",
+            f"  files: {len(self.files)} in {where}",
+            f"  messages recorded: {self.recorded}; sent: {self.sent}; failed: {len(self.failed)}",
+        ]
+        lines += [f"  failed: {failure}" for failure in self.failed]
+        return "\n".join(lines)
+
+
+def _recipients(key: str, settings: Settings) -> tuple[str, ...]:
+    """A Center's mailboxes; cases with no Center (or none configured) go to the fallback."""
+    centers = routing_of(settings).centers
+    return centers.get(key) or settings.routing.fallback
+
+
+def run_monthly(
+    engine: Engine, settings: Settings, month: str, today: date, *, mailer: Mailer, now: Clock
+) -> MonthlyReport:
+    """Write the month's files under `[cear] folder`/MONTH and mail each Center its own."""
+    from solwatch.assessments import assess_cases
+    from solwatch.cear import plan_cear
+
+    as_of = month_as_of(month, today)
+    first, last = month_bounds(month)
+    offices = {code: route.office for code, route in settings.routing.ports.items()}
+    report = MonthlyReport(month, as_of)
+    with Session(engine) as session:
+        centers = plan_cear(
+            assess_cases(
+                as_of,
+                settings.alerts.thresholds,
+                session=session,
+                where=[col(Case.is_open).is_(True)],
+            ),
+            offices=offices,
+            waivers_in_month=waivers_signed_between(first, last, session=session),
+        )
+        written = write_cear_files(settings.cear.folder / month, month, centers)
+        report.files = [str(path) for path, _ in written]
+        run = JobRun(job=JOB, day=first, started_at=now())
+        session.add(run)
+        session.commit()
+        report.recorded = _record(centers, month, as_of, first, settings, now, session=session)
+        report.sent, report.failed = send_due(mailer, settings, now, session=session)
+        run.finished_at = now()
+        run.summary = json.dumps(
+            {"files": len(report.files), "sent": report.sent, "failed": len(report.failed)}
+        )
+        session.add(run)
+        session.commit()
+    return report
+
+
+def _record(
+    centers: dict[str, CenterSummary],
+    month: str,
+    as_of: date,
+    first: date,
+    settings: Settings,
+    now: Clock,
+    *,
+    session: Session,
+) -> int:
+    env = template_env()
+    recorded = 0
+    for key, summary in centers.items():
+        filename = f"cear-{month}-{key}.csv"
+        data = (settings.cear.folder / month / filename).read_bytes()
+        chart = limits_by_month(summary.rows, as_of)
+        name = "Cases without a Center" if key == NO_CENTER else center_label(key)
+        rendered = render_cear(
+            {
+                "center_name": name,
+                "month": month,
+                "as_of": as_of,
+                "summary": summary,
+                "chart": chart,
+                "chart_max": max([count for _, count in chart] + [1]),
+                "filename": filename,
+                "referral_days": settings.alerts.cear_referral_days,
+            },
+            env,
+        )
+        addresses = _recipients(key, settings)
+        try:
+            for index, address in enumerate(addresses):
+                slug = re.sub(r"[^a-z0-9]+", "-", key.lower())
+                session.add(
+                    Notice(
+                        day=first,
+                        audience=f"cear:{key}",
+                        address=address,
+                        subject=rendered.subject,
+                        message=build_message(
+                            rendered,
+                            sender=settings.mail.sender,
+                            to=address,
+                            audience=name,
+                            message_id=f"<cear.{month}.{slug}.{index}@solwatch>",
+                            when=now(),
+                            attachments=[(filename, data)],
+                        ),
+                        carried=json.dumps({"open": summary.open, "expired": summary.expired}),
+                        created_at=now(),
+                        next_attempt_at=now(),
+                    )
+                )
+            session.commit()
+            recorded += len(addresses)
+        except IntegrityError:
+            session.rollback()
+    return recorded

@@ -1,0 +1,89 @@
+"""The monthly CEAR package: kept on disk, mailed to each Center once, owed after downtime."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from solwatch.cear import limits_by_month, months_ahead
+from solwatch.scheduler import owed_month
+from tests.conftest import Cli
+from tests.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP server fixture)
+
+NY = "America/New_York"
+
+
+@pytest.mark.integration
+def test_each_center_gets_its_package_once(tmp_path: Path, inbox: tuple[Inbox, int]) -> None:  # noqa: F811
+    """Files are kept per month; each Center's message carries its own CSV; reruns are silent."""
+    handler, port = inbox
+    cli = Cli(tmp_path)
+    cli.config.write_text(
+        cli.config.read_text().split("\n[", 1)[0] + "\n"
+        f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\n'
+        '[routing]\nfallback = ["fallback@example.gov"]\n'
+        '[routing.centers.CEE007]\nto = ["cee7@example.gov"]\n'
+    )
+    cli("init")
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    result = cli("run-monthly", "--as-of", "2026-11-24")
+    assert "CEAR package for 2026-10 (as of 2026-10-31)" in result.output
+    assert "messages recorded: 5; sent: 5; failed: 0" in result.output
+    folder = tmp_path / "cear" / "2026-10"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "cear-2026-10-CEE001.csv",
+        "cear-2026-10-CEE004.csv",
+        "cear-2026-10-CEE007.csv",
+        "cear-2026-10-summary.csv",
+        "cear-2026-10-unassigned.csv",
+    ]
+    [message] = handler.to("cee7@example.gov")
+    assert message["Subject"] == (
+        "CEE007 Electronics: CEAR package for 2026-10: 1 open, 0 past the limit, 0 referrals due"
+    )
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "cear-2026-10-CEE007.csv"
+    assert attachment.get_content_type() == "text/csv"
+    assert attachment.get_param("charset") == "utf-8"
+    kept = (folder / "cear-2026-10-CEE007.csv").read_bytes()
+    assert attachment.get_payload(decode=True) == kept
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert html.count('<td style="white-space:nowrap;padding-right:8px;">') == 12
+    assert len(handler.to("fallback@example.gov")) == 1  # the cases with no Center
+    again = cli("run-monthly", "--as-of", "2026-11-25")
+    assert "messages recorded: 0; sent: 0; failed: 0" in again.output
+    assert len(handler.messages) == 5
+
+
+@pytest.mark.parametrize(
+    ("instant", "done", "owed"),
+    [
+        pytest.param("2026-12-01 10:59:00", set(), None, id="before-the-hour-on-cear-day"),
+        pytest.param("2026-12-01 11:00:00", set(), date(2026, 11, 1), id="on-cear-day"),
+        pytest.param("2026-12-15 09:00:00", set(), date(2026, 11, 1), id="down-on-cear-day"),
+        pytest.param("2026-12-15 09:00:00", {date(2026, 11, 1)}, None, id="already-sent"),
+        pytest.param("2027-01-02 12:00:00", set(), date(2026, 12, 1), id="january"),
+    ],
+)
+def test_last_months_package_is_owed_after_downtime(
+    instant: str, done: set[date], owed: date | None
+) -> None:
+    """From cear_day at daily_at, last month's package is owed until one has finished."""
+    with freeze_time(instant, tz_offset=0):
+        assert owed_month(datetime.now(UTC), "06:00", 1, NY, done) == owed
+
+
+def test_the_chart_counts_limits_in_each_of_the_next_twelve_months() -> None:
+    """Limits in the month of the as-of day, or a year or more ahead, are not charted."""
+    assert months_ahead(date(2026, 11, 30))[:2] == ["2026-12", "2027-01"]
+    rows = [
+        {"limitation_date": day}
+        for day in ("2026-11-30", "2026-12-01", "2026-12-31", "2027-11-30", "2027-12-01", None)
+    ]
+    chart = dict(limits_by_month(rows, date(2026, 11, 30)))
+    assert len(chart) == 12
+    assert (chart["2026-12"], chart["2027-11"], sum(chart.values())) == (2, 1, 3)
