@@ -5,9 +5,11 @@
 Writes the extract to bench/out/, then measures in one run, each as its own process:
   1. `sqlite3 .import` of the five CSV files into plain tables, vs `solwatch import`;
   2. the raw SQL selection of at-risk rows as JSON (`sqlite3 -json`), vs `solwatch at-risk
-     --format json`, both on solwatch's own database.
+     --format json`, both on solwatch's own database;
+  3. `sqlite3 -csv` of every case, vs `solwatch export cases`, and of the open cases, vs
+     `solwatch export cear` for the as-of month.
 Reports wall seconds, peak resident memory, and the ratios against the targets (import at most
-4x, under 300 MB; at-risk at most 10x).
+4x, under 300 MB; at-risk at most 10x; exports at most 3x).
 """
 
 from __future__ import annotations
@@ -114,6 +116,48 @@ def main() -> None:
         stdout=OUT / "solwatch-at-risk.json",
     )
 
+    base_cases = measure(
+        ["sqlite3", "-csv", "-header", str(solwatch_db), "SELECT * FROM cases ORDER BY id;"],
+        stdout=OUT / "baseline-cases.csv",
+    )
+    our_cases = measure(
+        [
+            *SOLWATCH,
+            "export",
+            "cases",
+            "--as-of",
+            args.as_of,
+            "--out",
+            str(OUT / "solwatch-cases.csv"),
+        ],
+        env=env,
+    )
+    month = args.as_of[:7]
+    base_cear = measure(
+        [
+            "sqlite3",
+            "-csv",
+            "-header",
+            str(solwatch_db),
+            "SELECT * FROM cases WHERE is_open = 1 ORDER BY center, limitation_date, case_number;",
+        ],
+        stdout=OUT / "baseline-cear.csv",
+    )
+    our_cear = measure(
+        [
+            *SOLWATCH,
+            "export",
+            "cear",
+            "--month",
+            month,
+            "--as-of",
+            args.as_of,
+            "--out",
+            str(OUT / "cear"),
+        ],
+        env=env,
+    )
+
     def line(name: str, ours: Measure, base: Measure, target: float) -> str:
         ratio = ours.seconds / base.seconds
         verdict = "meets" if ratio <= target else "MISSES"
@@ -129,6 +173,8 @@ def main() -> None:
         f"({'meets' if our_import.peak_mb < 300 else 'MISSES'} target < 300 MB)"
     )
     print(line("at-risk", our_query, base_query, 10))
+    print(line("export", our_cases, base_cases, 3))
+    print(line("cear", our_cear, base_cear, 3))
 
 
 if __name__ == "__main__":
