@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -463,18 +463,46 @@ def _print_table(console: Console, rows: list[dict[str, Any]], today: date) -> N
 
 @main.command()
 @AS_OF
+@click.option(
+    "--from",
+    "from_text",
+    metavar="YYYY-MM-DD",
+    help="Start of the period for lost cases (default: a year before --as-of).",
+)
+@click.option(
+    "--to",
+    "to_text",
+    metavar="YYYY-MM-DD",
+    help="End of the period for lost cases (default: --as-of).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_app
-def stats(app: App, as_of: str | None, fmt: str) -> None:
-    """Per-Center totals of open, expired, blank-SOL and due cases."""
+def stats(
+    app: App, as_of: str | None, from_text: str | None, to_text: str | None, fmt: str
+) -> None:
+    """Per-Center review: open, expired and their dollars, blank and wrong SOL dates, waivers
+    on file, due soon, and cases lost (closed after their limit without suit) in a period."""
+    from solwatch.dates import add_years
+
     today = app.today(as_of)
+    try:
+        end = parse_date(to_text) if to_text else today
+        start = parse_date(from_text) if from_text else add_years(end, -1) + timedelta(days=1)
+    except ValueError as error:
+        raise Failure(f"--from/--to: {error}") from None
+    if start > end:
+        raise Failure(f"--from {start} is after --to {end}")
     with app.session() as session:
-        centers, total = tally(assess_cases(today, app.settings.alerts.thresholds, session=session))
+        centers, total = tally(
+            assess_cases(today, app.settings.alerts.thresholds, session=session), (start, end)
+        )
     if fmt == "json":
         click.echo(
             json.dumps(
                 {
                     "as_of": today.isoformat(),
+                    "from": start.isoformat(),
+                    "to": end.isoformat(),
                     "centers": [
                         {"center": code, **totals.as_dict()} for code, totals in centers.items()
                     ],
@@ -881,7 +909,9 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     click.echo(f"Imported into {app.safe_url}.")
     with app.session() as session:
         found = at_risk(today, app.settings.alerts.thresholds, session=session, within=90)
-        _, total = tally(assess_cases(today, app.settings.alerts.thresholds, session=session))
+        _, total = tally(
+            assess_cases(today, app.settings.alerts.thresholds, session=session), (today, today)
+        )
     _print_table(app.out, [case_row(a, app.offices) for a in found[:25]], today)
     click.echo(
         f"(first 25 of {len(found)} cases due within 90 days or needing attention; "

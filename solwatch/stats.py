@@ -1,16 +1,31 @@
-"""Per-Center totals for `solwatch stats` (pure: assessments in, rows out)."""
+"""Per-Center totals for `solwatch stats`: the review an auditor would want (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from datetime import date
 from typing import Any
 
 from solwatch.alerts import AlertKind
 from solwatch.centers import CENTERS, SPECIAL
+from solwatch.facts import Status
 from solwatch.reports import Assessment, dollars
 
 CENTER_ORDER = {code: index for index, code in enumerate([*CENTERS, *SPECIAL])}
+STAT_KEYS = (
+    "open",
+    "expired",
+    "expired_uncollected",
+    "blank_sol",
+    "due_90",
+    "due_365",
+    # solwatch's own additions, after the contract's keys
+    "sol_later_than_law",
+    "waivers_on_file",
+    "lost",
+    "lost_uncollected",
+)
 
 
 @dataclass
@@ -21,41 +36,68 @@ class CenterTotals:
     blank_sol: int = 0
     due_90: int = 0
     due_365: int = 0
+    sol_later_than_law: int = 0
+    waivers_on_file: int = 0
+    lost: int = 0
+    lost_uncollected_cents: int = 0
 
-    def add(self, assessment: Assessment) -> None:
-        if not assessment.record.is_open:
+    def add(self, assessment: Assessment, period: tuple[date, date]) -> None:
+        record = assessment.record
+        if not record.is_open:
+            if is_lost(assessment, period):
+                self.lost += 1
+                self.lost_uncollected_cents += record.uncollected_cents or 0
             return
         self.open += 1
         alerts = assessment.alerts
         if AlertKind.EXPIRED in alerts:
             self.expired += 1
-            self.expired_uncollected_cents += assessment.record.uncollected_cents or 0
-        if AlertKind.BLANK_SOL in alerts:
-            self.blank_sol += 1
+            self.expired_uncollected_cents += record.uncollected_cents or 0
+        self.blank_sol += AlertKind.BLANK_SOL in alerts
+        self.sol_later_than_law += AlertKind.SOL_LATER_THAN_LAW in alerts
+        self.waivers_on_file += record.waivers_total
         days = assessment.standing.days_remaining
         if days is not None and 0 <= days <= 365:
             self.due_365 += 1
-            if days <= 90:
-                self.due_90 += 1
+            self.due_90 += days <= 90
 
     def as_dict(self) -> dict[str, Any]:
         values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
+        values["lost_uncollected"] = dollars(values.pop("lost_uncollected_cents"))
         return {key: values[key] for key in STAT_KEYS}
 
 
-STAT_KEYS = ("open", "expired", "expired_uncollected", "blank_sol", "due_90", "due_365")
+def is_lost(assessment: Assessment, period: tuple[date, date]) -> bool:
+    """Closed without suit after its limit ran inside `period`, with money uncollected.
+
+    The extracts carry no closing date, so "closed after the limit" is read as "closed now,
+    and the limit has run": a case closed before its limit with money owed is counted too,
+    which errs toward reporting a loss rather than hiding one.
+    """
+    record = assessment.record
+    limit = assessment.standing.limitation_date
+    return (
+        record.status == Status.CLOSED.value
+        and limit is not None
+        and period[0] <= limit <= period[1]
+        and limit < assessment.today
+        and (record.uncollected_cents or 0) > 0
+    )
 
 
-def tally(assessments: Iterable[Assessment]) -> tuple[dict[str | None, CenterTotals], CenterTotals]:
-    """Totals per Center (None for cases with no Center) and overall, open cases only."""
+def tally(
+    assessments: Iterable[Assessment], period: tuple[date, date]
+) -> tuple[dict[str | None, CenterTotals], CenterTotals]:
+    """Totals per Center (None for cases with no Center) and overall."""
     centers: dict[str | None, CenterTotals] = {}
     total = CenterTotals()
     for assessment in assessments:
-        if not assessment.record.is_open:
+        record = assessment.record
+        if not record.is_open and not is_lost(assessment, period):
             continue
-        centers.setdefault(assessment.record.center, CenterTotals()).add(assessment)
-        total.add(assessment)
+        centers.setdefault(record.center, CenterTotals()).add(assessment, period)
+        total.add(assessment, period)
     ordered = dict(
         sorted(centers.items(), key=lambda item: CENTER_ORDER.get(item[0] or "", len(CENTER_ORDER)))
     )

@@ -218,13 +218,19 @@ def test_stats_json(small: Cli) -> None:
         "blank_sol": 0,
         "due_90": 0,
         "due_365": 0,
+        "sol_later_than_law": 0,
+        "waivers_on_file": 0,
+        "lost": 0,
+        "lost_uncollected": "0.00",
     }
     assert stats == {
         "as_of": "2026-11-24",
+        "from": "2025-11-25",
+        "to": "2026-11-24",
         "centers": [
             {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1},
             {"center": "CEE004", **zero, "expired": 1, "expired_uncollected": "75000.00"},
-            {"center": "CEE007", **zero},
+            {"center": "CEE007", **zero, "waivers_on_file": 1},
             {"center": None, **zero},
         ],
         "total": {
@@ -234,6 +240,10 @@ def test_stats_json(small: Cli) -> None:
             "blank_sol": 1,
             "due_90": 0,
             "due_365": 1,
+            "sol_later_than_law": 0,
+            "waivers_on_file": 1,
+            "lost": 0,
+            "lost_uncollected": "0.00",
         },
     }
 
