@@ -4,7 +4,7 @@ where per-entry deadlines straddle the day."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -68,9 +68,6 @@ def iter_at_risk(
     """Open cases with a qualifying alert, most urgent first, streamed.
 
     `due` qualifies only within `within` days. Without `kinds`, DEFAULT_AT_RISK qualify.
-    Cases arrive from the store ordered by their stored (earliest) limitation date. A case
-    whose date on `today` is later than that (some or all of its per-entry clocks have run)
-    waits in a heap until the stream reaches its real date, so memory holds only those.
     """
     wanted = kinds or DEFAULT_AT_RISK
     horizon = within
@@ -92,8 +89,31 @@ def iter_at_risk(
                 col(Case.attention).is_(True),
             )
         )
+    yield from iter_by_urgency(
+        today,
+        thresholds,
+        session=session,
+        where=conditions,
+        keep=lambda assessment: _qualifies(assessment, wanted, within),
+    )
+
+
+def iter_by_urgency(
+    today: date,
+    thresholds: Thresholds,
+    *,
+    session: Session,
+    where: Iterable[Any] = (),
+    keep: Callable[[Assessment], bool] = lambda _: True,
+) -> Iterator[Assessment]:
+    """The cases matching `where` that `keep` accepts, most urgent first, streamed.
+
+    Cases arrive from the store ordered by their stored (earliest) limitation date. A case
+    whose date on `today` is later than that (some or all of its per-entry clocks have run)
+    waits in a heap until the stream reaches its real date, so memory holds only those.
+    """
     waiting: list[tuple[tuple[int, int, str], int, Assessment]] = []
-    for batch in iter_records(session=session, where=conditions, by_limitation=True):
+    for batch in iter_records(session=session, where=where, by_limitation=True):
         for (case_id, record), assessment in zip(
             batch, assess_batch(batch, today, thresholds, session=session), strict=True
         ):
@@ -105,7 +125,7 @@ def iter_at_risk(
             )
             while waiting and waiting[0][0] <= stored:
                 yield heapq.heappop(waiting)[2]
-            if not _qualifies(assessment, wanted, within):
+            if not keep(assessment):
                 continue
             key = urgency(assessment)
             if key == stored:

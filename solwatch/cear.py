@@ -9,14 +9,14 @@ order, so exporting the same month again from the same data gives the same bytes
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
 from solwatch.alerts import AlertKind
-from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars, urgency
-from solwatch.stats import CENTER_ORDER
+from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars
 
 CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")
 SUMMARY_FIELDS = (
@@ -80,11 +80,14 @@ class CenterSummary:
     sol_later_than_law: int = 0
     waivers_signed_in_month: int = 0
     cear_referrals_due: int = 0
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    limit_months: Counter[str] = field(default_factory=Counter)
 
-    def add(self, assessment: Assessment, row: dict[str, Any]) -> None:
+    def add(self, assessment: Assessment) -> None:
         alerts = assessment.alerts
         self.open += 1
+        limit = assessment.standing.limitation_date
+        if limit is not None:
+            self.limit_months[limit.isoformat()[:7]] += 1
         if AlertKind.EXPIRED in alerts:
             self.expired += 1
             self.expired_uncollected_cents += assessment.record.uncollected_cents or 0
@@ -96,35 +99,11 @@ class CenterSummary:
         self.blank_sol += AlertKind.BLANK_SOL in alerts
         self.sol_later_than_law += AlertKind.SOL_LATER_THAN_LAW in alerts
         self.cear_referrals_due += AlertKind.CEAR_REFERRAL in alerts
-        self.rows.append(row)
 
     def summary_row(self, center: str) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rows"}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "limit_months"}
         values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
         return {"center": center, **values}
-
-
-def plan_cear(
-    assessments: Iterable[Assessment],
-    *,
-    offices: Mapping[str, str],
-    waivers_in_month: Mapping[str | None, int],
-) -> dict[str, CenterSummary]:
-    """Open cases per Center (file key), ordered as the meeting reads them: cases with no
-    computable date first (their limit may have run), then by days remaining, so expired
-    cases come before the rest; ties by case number."""
-    ordered = sorted((a for a in assessments if a.record.is_open), key=urgency)
-    centers: dict[str, CenterSummary] = {}
-    for assessment in ordered:
-        center = assessment.record.center
-        summary = centers.setdefault(file_key(center), CenterSummary())
-        summary.add(assessment, cear_row(assessment, offices))
-    for center, count in waivers_in_month.items():
-        if file_key(center) in centers:
-            centers[file_key(center)].waivers_signed_in_month = count
-    return dict(
-        sorted(centers.items(), key=lambda item: CENTER_ORDER.get(item[0], len(CENTER_ORDER)))
-    )
 
 
 def months_ahead(first_after: date, count: int = 12) -> list[str]:
@@ -137,12 +116,6 @@ def months_ahead(first_after: date, count: int = 12) -> list[str]:
     return found
 
 
-def limits_by_month(rows: Iterable[Mapping[str, Any]], as_of: date) -> list[tuple[str, int]]:
-    """How many of the rows' limitation dates fall in each of the 12 months after `as_of`'s."""
-    months = months_ahead(as_of)
-    counts = dict.fromkeys(months, 0)
-    for row in rows:
-        limit = row.get("limitation_date")
-        if limit and limit[:7] in counts:
-            counts[limit[:7]] += 1
-    return list(counts.items())
+def chart(summary: CenterSummary, as_of: date) -> list[tuple[str, int]]:
+    """How many open cases reach their limit in each of the 12 months after `as_of`'s."""
+    return [(month, summary.limit_months.get(month, 0)) for month in months_ahead(as_of)]

@@ -571,7 +571,8 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
 @pass_app
 def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: str | None) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
-    from solwatch.cear import month_as_of, month_bounds, plan_cear
+    from solwatch.assessments import iter_by_urgency
+    from solwatch.cear import month_as_of, month_bounds
     from solwatch.exports import write_cear_files
     from solwatch.store import waivers_signed_between
 
@@ -585,12 +586,13 @@ def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: s
     if center is not None:
         conditions.append(Case.center == code)
     with app.session() as session:
-        centers = plan_cear(
-            assess_cases(day, app.settings.alerts.thresholds, session=session, where=conditions),
+        written, _ = write_cear_files(
+            folder,
+            month,
+            iter_by_urgency(day, app.settings.alerts.thresholds, session=session, where=conditions),
             offices=app.offices,
             waivers_in_month=waivers_signed_between(first, last, session=session),
         )
-    written = write_cear_files(folder, month, centers)
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
     for path, count in written:
         click.echo(f"  {path} ({count} rows)")

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from solwatch.cear import CEAR_FIELDS, SUMMARY_FIELDS, CenterSummary
-from solwatch.reports import write_csv
+from solwatch.cear import (
+    CEAR_FIELDS,
+    NO_CENTER,
+    SUMMARY_FIELDS,
+    CenterSummary,
+    cear_row,
+    file_key,
+)
+from solwatch.reports import Assessment, CsvRows, write_csv
+from solwatch.stats import CENTER_ORDER
 
 
 def write_csv_file(
@@ -22,14 +30,46 @@ def write_csv_file(
 
 
 def write_cear_files(
-    folder: Path, month: str, centers: Mapping[str, CenterSummary]
-) -> list[tuple[Path, int]]:
-    """`cear-MONTH-<center>.csv` per Center and `cear-MONTH-summary.csv`, in `folder`."""
+    folder: Path,
+    month: str,
+    assessments: Iterable[Assessment],
+    *,
+    offices: Mapping[str, str],
+    waivers_in_month: Mapping[str | None, int],
+) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
+    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`.
+
+    `assessments` come most urgent first; each open case goes straight to its Center's file,
+    so memory holds counts, not cases. Files appear whole or not at all.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    written = [
-        write_csv_file(folder / f"cear-{month}-{key}.csv", CEAR_FIELDS, summary.rows)
-        for key, summary in centers.items()
-    ]
-    rows = [summary.summary_row(key) for key, summary in centers.items()]
+    handles: dict[str, IO[str]] = {}
+    writers: dict[str, CsvRows] = {}
+    summaries: dict[str, CenterSummary] = {}
+    try:
+        for assessment in assessments:
+            if not assessment.record.is_open:
+                continue
+            key = file_key(assessment.record.center)
+            if key not in writers:
+                partial = folder / f"cear-{month}-{key}.csv.partial"
+                handles[key] = partial.open("w", encoding="utf-8-sig", newline="")
+                writers[key] = CsvRows(handles[key], CEAR_FIELDS)
+                summaries[key] = CenterSummary()
+            writers[key].write(cear_row(assessment, offices))
+            summaries[key].add(assessment)
+    finally:
+        for handle in handles.values():
+            handle.close()
+    order = sorted(summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
+    written = []
+    for key in order:
+        summaries[key].waivers_signed_in_month = waivers_in_month.get(
+            None if key == NO_CENTER else key, 0
+        )
+        path = folder / f"cear-{month}-{key}.csv"
+        path.with_name(path.name + ".partial").replace(path)
+        written.append((path, writers[key].count))
+    rows = [summaries[key].summary_row(key) for key in order]
     written.append(write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows))
-    return written
+    return written, {key: summaries[key] for key in order}

@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from solwatch.cear import NO_CENTER, CenterSummary, limits_by_month, month_as_of, month_bounds
+from solwatch.cear import NO_CENTER, CenterSummary, month_as_of, month_bounds
+from solwatch.cear import chart as limits_chart
 from solwatch.centers import center_label
 from solwatch.config import Settings
 from solwatch.daily import Clock, routing_of, send_due
@@ -64,16 +65,17 @@ def run_monthly(
     engine: Engine, settings: Settings, month: str, today: date, *, mailer: Mailer, now: Clock
 ) -> MonthlyReport:
     """Write the month's files under `[cear] folder`/MONTH and mail each Center its own."""
-    from solwatch.assessments import assess_cases
-    from solwatch.cear import plan_cear
+    from solwatch.assessments import iter_by_urgency
 
     as_of = month_as_of(month, today)
     first, last = month_bounds(month)
     offices = {code: route.office for code, route in settings.routing.ports.items()}
     report = MonthlyReport(month, as_of)
     with Session(engine) as session:
-        centers = plan_cear(
-            assess_cases(
+        written, centers = write_cear_files(
+            settings.cear.folder / month,
+            month,
+            iter_by_urgency(
                 as_of,
                 settings.alerts.thresholds,
                 session=session,
@@ -82,7 +84,6 @@ def run_monthly(
             offices=offices,
             waivers_in_month=waivers_signed_between(first, last, session=session),
         )
-        written = write_cear_files(settings.cear.folder / month, month, centers)
         report.files = [str(path) for path, _ in written]
         run = JobRun(job=JOB, day=first, started_at=now())
         session.add(run)
@@ -113,7 +114,7 @@ def _record(
     for key, summary in centers.items():
         filename = f"cear-{month}-{key}.csv"
         data = (settings.cear.folder / month / filename).read_bytes()
-        chart = limits_by_month(summary.rows, as_of)
+        chart = limits_chart(summary, as_of)
         name = "Cases without a Center" if key == NO_CENTER else center_label(key)
         rendered = render_cear(
             {

@@ -250,15 +250,26 @@ def safe_cell(name: str, value: Any) -> str:
     return text
 
 
+class CsvRows:
+    """RFC 4180 CSV (CRLF line ends, minimal quoting), header first, every cell formula-safe."""
+
+    def __init__(self, stream: IO[str], fields: Sequence[str]) -> None:
+        self.fields = fields
+        self.writer = csv.writer(stream, lineterminator="\r\n")
+        self.writer.writerow(fields)
+        self.count = 0
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self.writer.writerow([safe_cell(name, row.get(name)) for name in self.fields])
+        self.count += 1
+
+
 def write_csv(stream: IO[str], fields: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write RFC 4180 CSV (CRLF line ends, minimal quoting); returns the number of rows."""
-    writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(fields)
-    count = 0
+    """Write a whole CSV; returns the number of rows."""
+    out = CsvRows(stream, fields)
     for row in rows:
-        writer.writerow([safe_cell(name, row.get(name)) for name in fields])
-        count += 1
-    return count
+        out.write(row)
+    return out.count
 
 
 def write_json_list(stream: IO[str], rows: Iterable[Mapping[str, Any]]) -> None:

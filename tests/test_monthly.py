@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
 
-from solwatch.cear import limits_by_month, months_ahead
+from solwatch.cear import CenterSummary, chart, months_ahead
 from solwatch.scheduler import owed_month
 from tests.conftest import Cli
 from tests.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP server fixture)
@@ -80,10 +81,9 @@ def test_last_months_package_is_owed_after_downtime(
 def test_the_chart_counts_limits_in_each_of_the_next_twelve_months() -> None:
     """Limits in the month of the as-of day, or a year or more ahead, are not charted."""
     assert months_ahead(date(2026, 11, 30))[:2] == ["2026-12", "2027-01"]
-    rows = [
-        {"limitation_date": day}
-        for day in ("2026-11-30", "2026-12-01", "2026-12-31", "2027-11-30", "2027-12-01", None)
-    ]
-    chart = dict(limits_by_month(rows, date(2026, 11, 30)))
-    assert len(chart) == 12
-    assert (chart["2026-12"], chart["2027-11"], sum(chart.values())) == (2, 1, 3)
+    summary = CenterSummary(
+        limit_months=Counter({"2026-11": 4, "2026-12": 2, "2027-11": 1, "2027-12": 5})
+    )
+    counts = dict(chart(summary, date(2026, 11, 30)))
+    assert len(counts) == 12
+    assert (counts["2026-12"], counts["2027-11"], sum(counts.values())) == (2, 1, 3)
