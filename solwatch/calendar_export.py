@@ -8,6 +8,7 @@ UIDs are stable per case, so importing a newer file updates the events instead o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
@@ -50,33 +51,60 @@ def _event(
     return event
 
 
-def build_calendar(assessments: Iterable[Assessment], today: date) -> bytes:
-    """The calendar of the open cases' limitation (and file-by) dates, assessed on `today`."""
+@dataclass(frozen=True)
+class Deadline:
+    """What a calendar event says about one case's limit."""
+
+    case_number: str
+    importer_name: str | None
+    center: str | None
+    port_code: str | None
+    rule: str | None
+    limit: date
+    uncollected_cents: int | None
+
+
+def deadline_of(assessment: Assessment) -> Deadline | None:
+    """The open case's limit as a Deadline, or None if it has none."""
+    record = assessment.record
+    limit = assessment.standing.limitation_date
+    if not record.is_open or limit is None:
+        return None
+    return Deadline(
+        record.case_number,
+        record.importer_name,
+        record.center,
+        record.port_code,
+        record.rule,
+        limit,
+        record.uncollected_cents,
+    )
+
+
+def build_calendar(deadlines: Iterable[Deadline], today: date) -> bytes:
+    """The calendar of the cases' limitation (and file-by) dates, stamped with `today`."""
     calendar = Calendar()
     calendar.add("prodid", "-//solwatch//statute of limitations//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "solwatch limitation dates")
     stamp = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    for assessment in assessments:
-        record = assessment.record
-        limit = assessment.standing.limitation_date
-        if not record.is_open or limit is None:
-            continue
-        importer = record.importer_name or "importer not recorded"
+    for deadline in deadlines:
+        limit = deadline.limit
+        importer = deadline.importer_name or "importer not recorded"
         lines = [
-            f"Case {record.case_number}, {importer}; {center_label(record.center)}; port "
-            f"{record.port_code or 'not recorded'}.",
-            f"Rule {record.rule}: the last day suit may be commenced is {limit.isoformat()}.",
-            f"Uncollected: ${dollars(record.uncollected_cents) or '0.00'}.",
-            f"How it was derived: solwatch show {record.case_number}",
+            f"Case {deadline.case_number}, {importer}; {center_label(deadline.center)}; port "
+            f"{deadline.port_code or 'not recorded'}.",
+            f"Rule {deadline.rule}: the last day suit may be commenced is {limit.isoformat()}.",
+            f"Uncollected: ${dollars(deadline.uncollected_cents) or '0.00'}.",
+            f"How it was derived: solwatch show {deadline.case_number}",
         ]
-        category = record.center or "No Center"
+        category = deadline.center or "No Center"
         calendar.add_component(
             _event(
-                f"{record.case_number}-limit@solwatch",
+                f"{deadline.case_number}-limit@solwatch",
                 limit,
-                f"SOL limit: {record.case_number} ({importer})",
+                f"SOL limit: {deadline.case_number} ({importer})",
                 "\n".join(lines),
                 stamp,
                 category,
@@ -88,9 +116,9 @@ def build_calendar(assessments: Iterable[Assessment], today: date) -> bytes:
             why = holiday_name(limit) or weekday_name(limit)
             calendar.add_component(
                 _event(
-                    f"{record.case_number}-file-by@solwatch",
+                    f"{deadline.case_number}-file-by@solwatch",
                     file_by,
-                    f"File by: {record.case_number} ({importer})",
+                    f"File by: {deadline.case_number} ({importer})",
                     f"The limit, {limit.isoformat()}, falls on a {why}: file by today.\n"
                     + "\n".join(lines),
                     stamp,

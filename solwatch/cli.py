@@ -620,7 +620,7 @@ def export_ics(
     """Open cases' limitation dates as an iCalendar file, with reminders."""
     from datetime import timedelta
 
-    from solwatch.calendar_export import build_calendar
+    from solwatch.calendar_export import build_calendar, deadline_of
 
     today = app.today(as_of)
     horizon = today + timedelta(days=within)
@@ -640,7 +640,7 @@ def export_ics(
             if a.standing.limitation_date is not None
             and today <= a.standing.limitation_date <= horizon
         ]
-    data = build_calendar(assessments, today)
+    data = build_calendar(filter(None, map(deadline_of, assessments)), today)
     if out is None:
         sys.stdout.buffer.write(data)
         return

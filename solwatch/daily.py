@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from solwatch.alerts import AlertKind
 from solwatch.assessments import iter_at_risk
+from solwatch.calendar_export import Deadline, build_calendar
 from solwatch.config import Settings
 from solwatch.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
 from solwatch.ledger import (
@@ -146,6 +147,7 @@ def record(
         audience = digest.audience
         addresses = [(a, "to") for a in audience.to] + [(a, "cc") for a in digest.cc]
         counts = {section.key: section.count for section in digest.sections}
+        attachments = _calendar_attachment(digest)
         try:
             for index, (address, role) in enumerate(addresses):
                 message_id = f"<{digest.day.isoformat()}.{_slug(audience.key)}.{index}@solwatch>"
@@ -163,6 +165,7 @@ def record(
                             audience=audience.name,
                             message_id=message_id,
                             when=now,
+                            attachments=attachments,
                         ),
                         carried=json.dumps(counts),
                         created_at=now,
@@ -197,6 +200,34 @@ def record(
             session.rollback()
             already += 1
     return recorded, already
+
+
+CALENDAR_WITHIN = 90
+
+
+def _calendar_attachment(digest: Digest) -> list[tuple[str, bytes, str]]:
+    """An .ics of the digest's cases whose limit falls in the next CALENDAR_WITHIN days, so the
+    last stretch is in people's calendars; none when there are no such cases."""
+    deadlines = [
+        Deadline(
+            line.case_number,
+            line.importer_name,
+            line.center,
+            line.port_code,
+            line.rule,
+            line.limitation_date,
+            line.uncollected_cents,
+        )
+        for section in digest.sections
+        for line in section.lines
+        if line.limitation_date is not None
+        and line.days_remaining is not None
+        and 0 <= line.days_remaining <= CALENDAR_WITHIN
+    ]
+    if not deadlines:
+        return []
+    name = f"deadlines-{digest.day.isoformat()}.ics"
+    return [(name, build_calendar(deadlines, digest.day), "text/calendar")]
 
 
 def send_due(

@@ -146,7 +146,7 @@ def _record(
                             audience=name,
                             message_id=f"<cear.{month}.{slug}.{index}@solwatch>",
                             when=now(),
-                            attachments=[(filename, data)],
+                            attachments=[(filename, data, "text/csv")],
                         ),
                         carried=json.dumps({"open": summary.open, "expired": summary.expired}),
                         created_at=now(),

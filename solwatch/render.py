@@ -89,7 +89,7 @@ def build_message(
     audience: str,
     message_id: str,
     when: datetime,
-    attachments: Sequence[tuple[str, bytes]] = (),
+    attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> bytes:
     """A multipart/alternative message (text, then HTML), serialized for the ledger.
 
@@ -107,9 +107,14 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html")
     if attachments:
         message.make_mixed()
-        for filename, data in attachments:
+        for filename, data, content_type in attachments:
+            maintype, subtype = content_type.split("/")
             message.add_attachment(
-                data, maintype="text", subtype="csv", filename=filename, params={"charset": "utf-8"}
+                data,
+                maintype=maintype,
+                subtype=subtype,
+                filename=filename,
+                params={"charset": "utf-8"},
             )
     return message.as_bytes()
 

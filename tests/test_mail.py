@@ -344,3 +344,21 @@ def test_the_demo_data_reaches_every_center_and_office(
     audiences = {str(message["X-Solwatch-Audience"]) for _, message in handler.messages}
     assert {center_label(code) for code in CENTERS} <= audiences
     assert set(offices.values()) <= audiences
+
+
+def test_digests_carry_the_next_90_days_as_a_calendar(store: Cli, inbox: tuple[Inbox, int]) -> None:
+    """A digest with limits in the next 90 days attaches them as .ics; others attach nothing."""
+    from icalendar import Calendar
+
+    handler, port = inbox
+    configure(store, port)
+    store("run-daily", "--as-of", TODAY.isoformat())
+    [digest] = handler.to("cee7@example.gov")
+    [attachment] = list(digest.iter_attachments())
+    assert attachment.get_filename() == "deadlines-2026-11-24.ics"
+    assert attachment.get_content_type() == "text/calendar"
+    calendar = Calendar.from_ical(attachment.get_payload(decode=True))
+    events = {str(e["uid"]): e["dtstart"].dt for e in calendar.walk("VEVENT")}
+    assert events == {"C-6-limit@solwatch": date(2026, 11, 30)}
+    [pharma] = handler.to("CEE-Pharmaceuticals@cbp.dhs.gov")
+    assert list(pharma.iter_attachments()) == []
