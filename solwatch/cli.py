@@ -685,25 +685,22 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 @pass_app
 def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
+    from solwatch.cear import month_as_of
     from solwatch.mailer import make_mailer
     from solwatch.monthly import previous_month, run_monthly
 
     today = app.today(as_of)
+    month = month or previous_month(today)
+    try:
+        month_as_of(month, today)
+    except ValueError as error:
+        raise Failure(f"--month: {error}") from None
     app.require_schema()
     try:
         mailer = make_mailer(app.settings.mail)
-        report = run_monthly(
-            app.engine,
-            app.settings,
-            month or previous_month(today),
-            today,
-            mailer=mailer,
-            now=_utc_now,
-        )
     except ConfigError as error:
         raise Failure(str(error)) from None
-    except ValueError as error:
-        raise Failure(f"--month: {error}") from None
+    report = run_monthly(app.engine, app.settings, month, today, mailer=mailer, now=_utc_now)
     click.echo(report.summary())
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)

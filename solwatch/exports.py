@@ -14,7 +14,7 @@ from solwatch.cear import (
     cear_row,
     file_key,
 )
-from solwatch.reports import Assessment, CsvRows, write_csv
+from solwatch.reports import FORMULA_STARTS, NUMERIC_FIELDS, Assessment, CsvRows, write_csv
 from solwatch.stats import CENTER_ORDER
 
 
@@ -70,6 +70,71 @@ def write_cear_files(
         path = folder / f"cear-{month}-{key}.csv"
         path.with_name(path.name + ".partial").replace(path)
         written.append((path, writers[key].count))
+        written.append((write_xlsx_file(path, path.with_suffix(".xlsx")), writers[key].count))
     rows = [summaries[key].summary_row(key) for key in order]
-    written.append(write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows))
+    summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
+    written.append(summary)
+    written.append((write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx")), summary[1]))
     return written, {key: summaries[key] for key in order}
+
+
+DATE_FIELDS = frozenset(
+    {
+        "limitation_date",
+        "fallback_limitation_date",
+        "file_by_date",
+        "recorded_sol_date",
+        "last_action_date",
+    }
+)
+
+
+def write_xlsx_file(source: Path, target: Path) -> Path:
+    """A typed workbook from a CSV solwatch wrote: codes and names as text cells (so `0901`
+    keeps its zero and nothing is read as a formula), dates as dates, numbers as numbers."""
+    import csv
+    from datetime import date, datetime
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(source.stem[:31])
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        sheet.append(header)
+        for cells in reader:
+            row: list[Any] = []
+            for name, text in zip(header, cells, strict=True):
+                if text == "":
+                    row.append(None)
+                    continue
+                if name in DATE_FIELDS:
+                    day = date.fromisoformat(text)
+                    # A spreadsheet day has no time zone: a naive midnight is what it stores.
+                    midnight = datetime(day.year, day.month, day.day)  # noqa: DTZ001
+                    cell = WriteOnlyCell(sheet, value=midnight)
+                    cell.number_format = "yyyy-mm-dd"
+                elif name in NUMERIC_FIELDS or name in SUMMARY_NUMBERS:
+                    # Cents are exact in the CSV; a spreadsheet holds numbers as doubles anyway.
+                    cell = WriteOnlyCell(sheet, value=float(text) if "." in text else int(text))
+                    if "." in text:
+                        cell.number_format = "0.00"
+                else:
+                    cell = WriteOnlyCell(sheet, value=text[1:] if _neutralized(text) else text)
+                    cell.data_type = "s"
+                row.append(cell)
+            sheet.append(row)
+    partial = target.with_name(target.name + ".partial")
+    workbook.save(partial)
+    partial.replace(target)
+    return target
+
+
+SUMMARY_NUMBERS = frozenset(SUMMARY_FIELDS) - {"center"} | {"days_since_action"}
+
+
+def _neutralized(text: str) -> bool:
+    """A cell the CSV writer prefixed with an apostrophe; a text cell needs no such guard."""
+    return text.startswith("'") and text[1:2] in FORMULA_STARTS

@@ -28,6 +28,7 @@ from solwatch.render import build_message, render_cear, template_env
 from solwatch.store import Case, waivers_signed_between
 
 JOB = "monthly"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def previous_month(today: date) -> str:
@@ -114,6 +115,7 @@ def _record(
     for key, summary in centers.items():
         filename = f"cear-{month}-{key}.csv"
         data = (settings.cear.folder / month / filename).read_bytes()
+        workbook = (settings.cear.folder / month / filename).with_suffix(".xlsx")
         chart = limits_chart(summary, as_of)
         name = "Cases without a Center" if key == NO_CENTER else center_label(key)
         rendered = render_cear(
@@ -146,7 +148,10 @@ def _record(
                             audience=name,
                             message_id=f"<cear.{month}.{slug}.{index}@solwatch>",
                             when=now(),
-                            attachments=[(filename, data, "text/csv")],
+                            attachments=[
+                                (filename, data, "text/csv"),
+                                (workbook.name, workbook.read_bytes(), XLSX),
+                            ],
                         ),
                         carried=json.dumps({"open": summary.open, "expired": summary.expired}),
                         created_at=now(),

@@ -109,12 +109,9 @@ def build_message(
         message.make_mixed()
         for filename, data, content_type in attachments:
             maintype, subtype = content_type.split("/")
+            params = {"charset": "utf-8"} if maintype == "text" else {}
             message.add_attachment(
-                data,
-                maintype=maintype,
-                subtype=subtype,
-                filename=filename,
-                params={"charset": "utf-8"},
+                data, maintype=maintype, subtype=subtype, filename=filename, params=params
             )
     return message.as_bytes()
 

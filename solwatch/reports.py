@@ -58,6 +58,7 @@ NUMERIC_FIELDS = frozenset(
         "collected_amount",
         "uncollected_amount",
         "entries_expired_loss_amount",
+        "days_since_action",
     }
 )
 

@@ -39,10 +39,15 @@ def test_it_writes_each_centers_open_cases_and_a_summary(small: Cli, tmp_path: P
     assert "CEAR files for 2026-11 as of 2026-11-24:" in result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "cear-2026-11-CEE001.csv",
+        "cear-2026-11-CEE001.xlsx",
         "cear-2026-11-CEE004.csv",
+        "cear-2026-11-CEE004.xlsx",
         "cear-2026-11-CEE007.csv",
+        "cear-2026-11-CEE007.xlsx",
         "cear-2026-11-summary.csv",
+        "cear-2026-11-summary.xlsx",
         "cear-2026-11-unassigned.csv",
+        "cear-2026-11-unassigned.xlsx",
     ]
     assert lines(out / "cear-2026-11-CEE004.csv") == [
         HEADER,
@@ -136,3 +141,37 @@ def test_the_summary_counts_waivers_signed_that_month(small: Cli, tmp_path: Path
         small("export", "cear", "--month", month, "--as-of", "2026-11-24", "--out", str(out))
         summary = [line.split(",") for line in lines(out / f"cear-{month}-summary.csv")[1:-1]]
         assert {row[0]: row[9] for row in summary}["CEE007"] == expected
+
+
+def test_the_workbooks_keep_codes_as_text_and_never_hold_a_formula(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Port 0901 keeps its zero, a formula-like name stays text, dates and dollars are typed."""
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    cases = write(
+        tmp_path / "cases.csv",
+        """
+        case_number,statute,culpability,status,center,port_code,importer_name,violation_date,assessed_amount
+        B-1,1592,negligence,OPEN,9,0901,"=HYPERLINK(""http://x"")",2022-03-01,"1,234.50"
+    """,
+    )
+    cli("import", str(cases), "--as-of", "2026-11-24")
+    out = tmp_path / "cear"
+    cli("export", "cear", "--month", "2026-11", "--as-of", "2026-11-24", "--out", str(out))
+    sheet = load_workbook(out / "cear-2026-11-CEE009.xlsx").active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=True))
+    assert (row["port_code"].value, row["port_code"].data_type) == ("0901", "s")
+    assert (row["importer_name"].value, row["importer_name"].data_type) == (
+        '=HYPERLINK("http://x")',
+        "s",
+    )
+    assert row["case_number"].value == "B-1"
+    assert row["limitation_date"].value.date() == date(2027, 3, 1)
+    assert row["assessed_amount"].value == 1234.5
+    assert row["days_remaining"].value == 97
+    assert all(cell.data_type != "f" for line in sheet.iter_rows() for cell in line)

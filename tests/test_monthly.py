@@ -37,16 +37,23 @@ def test_each_center_gets_its_package_once(tmp_path: Path, inbox: tuple[Inbox, i
     folder = tmp_path / "cear" / "2026-10"
     assert sorted(p.name for p in folder.iterdir()) == [
         "cear-2026-10-CEE001.csv",
+        "cear-2026-10-CEE001.xlsx",
         "cear-2026-10-CEE004.csv",
+        "cear-2026-10-CEE004.xlsx",
         "cear-2026-10-CEE007.csv",
+        "cear-2026-10-CEE007.xlsx",
         "cear-2026-10-summary.csv",
+        "cear-2026-10-summary.xlsx",
         "cear-2026-10-unassigned.csv",
+        "cear-2026-10-unassigned.xlsx",
     ]
     [message] = handler.to("cee7@example.gov")
     assert message["Subject"] == (
         "CEE007 Electronics: CEAR package for 2026-10: 1 open, 0 past the limit, 0 referrals due"
     )
-    [attachment] = list(message.iter_attachments())
+    attachment, workbook = list(message.iter_attachments())
+    assert workbook.get_filename() == "cear-2026-10-CEE007.xlsx"
+    assert workbook.get_payload(decode=True) == (folder / "cear-2026-10-CEE007.xlsx").read_bytes()
     assert attachment.get_filename() == "cear-2026-10-CEE007.csv"
     assert attachment.get_content_type() == "text/csv"
     assert attachment.get_param("charset") == "utf-8"
