@@ -589,6 +589,7 @@ def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: s
         written, _ = write_cear_files(
             folder,
             month,
+            day,
             iter_by_urgency(day, app.settings.alerts.thresholds, session=session, where=conditions),
             offices=app.offices,
             waivers_in_month=waivers_signed_between(first, last, session=session),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +33,7 @@ def write_csv_file(
 def write_cear_files(
     folder: Path,
     month: str,
+    as_of: date,
     assessments: Iterable[Assessment],
     *,
     offices: Mapping[str, str],
@@ -70,11 +72,13 @@ def write_cear_files(
         path = folder / f"cear-{month}-{key}.csv"
         path.with_name(path.name + ".partial").replace(path)
         written.append((path, writers[key].count))
-        written.append((write_xlsx_file(path, path.with_suffix(".xlsx")), writers[key].count))
+        workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
+        written.append((workbook, writers[key].count))
     rows = [summaries[key].summary_row(key) for key in order]
     summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
     written.append(summary)
-    written.append((write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx")), summary[1]))
+    workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
+    written.append((workbook, summary[1]))
     return written, {key: summaries[key] for key in order}
 
 
@@ -89,11 +93,12 @@ DATE_FIELDS = frozenset(
 )
 
 
-def write_xlsx_file(source: Path, target: Path) -> Path:
+def write_xlsx_file(source: Path, target: Path, stamp: date) -> Path:
     """A typed workbook from a CSV solwatch wrote: codes and names as text cells (so `0901`
-    keeps its zero and nothing is read as a formula), dates as dates, numbers as numbers."""
+    keeps its zero and nothing is read as a formula), dates as dates, numbers as numbers.
+
+    Its document and zip timestamps are `stamp`, so the same data gives the same bytes."""
     import csv
-    from datetime import date, datetime
 
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -126,10 +131,43 @@ def write_xlsx_file(source: Path, target: Path) -> Path:
                     cell.data_type = "s"
                 row.append(cell)
             sheet.append(row)
+    midnight = datetime(stamp.year, stamp.month, stamp.day)  # noqa: DTZ001  (a document date)
+    workbook.properties.created = workbook.properties.modified = midnight
     partial = target.with_name(target.name + ".partial")
     workbook.save(partial)
+    _pin_zip_times(partial, midnight)
     partial.replace(target)
     return target
+
+
+def _pin_zip_times(path: Path, when: datetime) -> None:
+    """Rewrite a workbook with every zip entry, and its "modified" property, dated `when`:
+    both carry the clock time at saving."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    modified = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    entries = [
+        (
+            name,
+            re.sub(
+                rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                rb"\g<1>" + modified + rb"\g<2>",
+                data,
+            )
+            if name == "docProps/core.xml"
+            else data,
+        )
+        for name, data in entries
+    ]
+    stamp = (when.year, when.month, when.day, 0, 0, 0)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in entries:
+            target.writestr(
+                zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED
+            )
 
 
 SUMMARY_NUMBERS = frozenset(SUMMARY_FIELDS) - {"center"} | {"days_since_action"}

@@ -76,6 +76,7 @@ def run_monthly(
         written, centers = write_cear_files(
             settings.cear.folder / month,
             month,
+            as_of,
             iter_by_urgency(
                 as_of,
                 settings.alerts.thresholds,

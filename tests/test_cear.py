@@ -72,9 +72,13 @@ def test_it_writes_each_centers_open_cases_and_a_summary(small: Cli, tmp_path: P
 
 def test_a_past_month_exports_the_same_bytes_twice(small: Cli, tmp_path: Path) -> None:
     """Computed as of the month's last day: a re-export of a past month is identical."""
+    from freezegun import freeze_time
+
     first, second = tmp_path / "one", tmp_path / "two"
-    small("export", "cear", "--month", "2026-10", "--as-of", "2026-11-24", "--out", str(first))
-    small("export", "cear", "--month", "2026-10", "--as-of", "2026-12-31", "--out", str(second))
+    with freeze_time("2026-11-24 09:15:00"):
+        small("export", "cear", "--month", "2026-10", "--as-of", "2026-11-24", "--out", str(first))
+    with freeze_time("2026-12-31 17:42:09"):
+        small("export", "cear", "--month", "2026-10", "--as-of", "2026-12-31", "--out", str(second))
     names = sorted(p.name for p in first.iterdir())
     assert names == sorted(p.name for p in second.iterdir())
     for name in names:
