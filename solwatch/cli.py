@@ -131,6 +131,7 @@ def _console() -> Console:
 
 
 pass_app = click.make_pass_decorator(App)
+CENTER = click.option("--center", help="Only this Center (CEE007, 007 or 7).")
 AS_OF = click.option(
     "--as-of",
     metavar="YYYY-MM-DD",
@@ -388,7 +389,7 @@ def _print_case(row: dict[str, Any], assessment: Assessment, today: date, steps:
     show_default=True,
     help="Days ahead that count as due.",
 )
-@click.option("--center", help="Only this Center (CEE007, 007 or 7).")
+@CENTER
 @click.option("--port", help="Only this port code.")
 @click.option(
     "--kind",
@@ -558,7 +559,7 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
 
 @export.command(name="cear")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month to report.")
-@click.option("--center", help="Only this Center (CEE007, 007 or 7).")
+@CENTER
 @click.option(
     "--out",
     "folder",
@@ -600,7 +601,7 @@ def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: s
 
 
 @export.command(name="ics")
-@click.option("--center", help="Only this Center (CEE007, 007 or 7).")
+@CENTER
 @click.option(
     "--within",
     type=click.IntRange(min=0),

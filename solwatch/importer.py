@@ -20,7 +20,7 @@ from typing import IO, Any
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
-from solwatch.extract import KINDS, ExtractError, Row, RowError, parse_rows, read_header
+from solwatch.extract import COLUMNS, KINDS, ExtractError, Row, RowError, parse_rows, read_header
 from solwatch.facts import CaseType, Status
 from solwatch.reports import dollars
 from solwatch.store import (
@@ -43,26 +43,15 @@ CHILD_KEYS: dict[str, tuple[str, ...]] = {
     "events": ("event_date", "kind"),
 }
 # The columns of a new case row, before the extract's values.
-NEW_CASE: dict[str, Any] = dict.fromkeys(
-    (
-        "statute",
-        "culpability",
-        "center",
-        "port_code",
-        "importer_name",
-        "importer_number",
-        "violation_date",
-        "discovery_date",
-        "property_discovery_date",
-        "initiated_date",
-        "last_action_date",
-        "sol_date",
-        "assessed_cents",
-        "collected_cents",
-        "rules_version",
-    ),
-    None,
-) | {"case_type": CaseType.PENALTY.value}
+NEW_CASE: dict[str, Any] = {
+    **{
+        CASE_ATTRIBUTES.get(name, name): None
+        for name in COLUMNS["cases"]
+        if name not in ("case_number", "status")
+    },
+    "case_type": CaseType.PENALTY.value,
+    "rules_version": None,
+}
 CHILD_ATTRIBUTES = {"loss_amount": "loss_cents"}
 # What a blank cell stores, where that is not NULL.
 CHILD_DEFAULTS: dict[str, Any] = {"loss_cents": 0, "revives": False}
