@@ -94,3 +94,22 @@ def test_the_chart_counts_limits_in_each_of_the_next_twelve_months() -> None:
     counts = dict(chart(summary, date(2026, 11, 30)))
     assert len(counts) == 12
     assert (counts["2026-12"], counts["2027-11"], sum(counts.values())) == (2, 1, 3)
+
+
+def test_the_monthly_run_fires_on_cear_day_at_the_daily_hour() -> None:
+    """cear_day 3 at 06:00 New York: the 3rd of each month, 11:00 UTC in winter, 10:00 in
+    summer."""
+    from datetime import timedelta
+
+    from solwatch.scheduler import monthly_trigger
+
+    trigger = monthly_trigger(3, "06:00", NY)
+    moment = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    fires = []
+    for _ in range(3):
+        moment = trigger.get_next_fire_time(None, moment)
+        fires.append(moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M"))
+        moment += timedelta(minutes=1)
+    assert fires == ["2026-12-03 11:00", "2027-01-03 11:00", "2027-02-03 11:00"]
+    summer = trigger.get_next_fire_time(None, datetime(2027, 6, 4, tzinfo=UTC))
+    assert summer.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2027-07-03 10:00"
