@@ -25,6 +25,7 @@ from solwatch.centers import center_label, normalize_center
 from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.dates import parse_date, today_in, weekday_name
 from solwatch.explain import explain
+from solwatch.exports import write_cear_files, write_csv_file
 from solwatch.extract import KINDS, ExtractError, kind_of
 from solwatch.importer import import_extracts
 from solwatch.limitations import compute_limitation
@@ -551,8 +552,6 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
         if out is None:
             write_csv(sys.stdout, CASE_FIELDS, rows)
             return
-        from solwatch.exports import write_csv_file
-
         _, count = write_csv_file(out, CASE_FIELDS, rows)
     click.echo(f"{count} cases written to {out}", err=True)
 
@@ -568,13 +567,15 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     show_default=True,
     help="Folder for the CSV files.",
 )
+@click.option("--xlsx", is_flag=True, help="Also write a typed .xlsx twin of each CSV.")
 @AS_OF
 @pass_app
-def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: str | None) -> None:
+def export_cear(
+    app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
+) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
     from solwatch.assessments import iter_by_urgency
     from solwatch.cear import month_as_of, month_bounds
-    from solwatch.exports import write_cear_files
     from solwatch.store import waivers_signed_between
 
     try:
@@ -594,6 +595,7 @@ def export_cear(app: App, month: str, center: str | None, folder: Path, as_of: s
             iter_by_urgency(day, app.settings.alerts.thresholds, session=session, where=conditions),
             offices=app.offices,
             waivers_in_month=waivers_signed_between(first, last, session=session),
+            xlsx=xlsx,
         )
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
     for path, count in written:

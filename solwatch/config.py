@@ -104,6 +104,7 @@ class ScheduleSettings(_Section):
 
 class CearSettings(_Section):
     folder: Path = Path("cear")
+    xlsx: bool = True
 
 
 class AlertSettings(_Section):

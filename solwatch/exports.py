@@ -7,6 +7,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+
 from solwatch.cear import (
     CEAR_FIELDS,
     NO_CENTER,
@@ -38,8 +41,10 @@ def write_cear_files(
     *,
     offices: Mapping[str, str],
     waivers_in_month: Mapping[str | None, int],
+    xlsx: bool = False,
 ) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
-    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`.
+    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`, each
+    with a typed `.xlsx` twin when `xlsx` (slow at scale: openpyxl writes cell by cell).
 
     `assessments` come most urgent first; each open case goes straight to its Center's file,
     so memory holds counts, not cases. Files appear whole or not at all.
@@ -72,13 +77,15 @@ def write_cear_files(
         path = folder / f"cear-{month}-{key}.csv"
         path.with_name(path.name + ".partial").replace(path)
         written.append((path, writers[key].count))
-        workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
-        written.append((workbook, writers[key].count))
+        if xlsx:
+            workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
+            written.append((workbook, writers[key].count))
     rows = [summaries[key].summary_row(key) for key in order]
     summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
     written.append(summary)
-    workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
-    written.append((workbook, summary[1]))
+    if xlsx:
+        workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
+        written.append((workbook, summary[1]))
     return written, {key: summaries[key] for key in order}
 
 
@@ -100,37 +107,17 @@ def write_xlsx_file(source: Path, target: Path, stamp: date) -> Path:
     Its document and zip timestamps are `stamp`, so the same data gives the same bytes."""
     import csv
 
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(source.stem[:31])
     with source.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader)
         sheet.append(header)
+        kinds = [_cell_kind(name) for name in header]
         for cells in reader:
-            row: list[Any] = []
-            for name, text in zip(header, cells, strict=True):
-                if text == "":
-                    row.append(None)
-                    continue
-                if name in DATE_FIELDS:
-                    day = date.fromisoformat(text)
-                    # A spreadsheet day has no time zone: a naive midnight is what it stores.
-                    midnight = datetime(day.year, day.month, day.day)  # noqa: DTZ001
-                    cell = WriteOnlyCell(sheet, value=midnight)
-                    cell.number_format = "yyyy-mm-dd"
-                elif name in NUMERIC_FIELDS or name in SUMMARY_NUMBERS:
-                    # Cents are exact in the CSV; a spreadsheet holds numbers as doubles anyway.
-                    cell = WriteOnlyCell(sheet, value=float(text) if "." in text else int(text))
-                    if "." in text:
-                        cell.number_format = "0.00"
-                else:
-                    cell = WriteOnlyCell(sheet, value=text[1:] if _neutralized(text) else text)
-                    cell.data_type = "s"
-                row.append(cell)
-            sheet.append(row)
+            sheet.append(
+                [_typed(sheet, kind, text) for kind, text in zip(kinds, cells, strict=True)]
+            )
     midnight = datetime(stamp.year, stamp.month, stamp.day)  # noqa: DTZ001  (a document date)
     workbook.properties.created = workbook.properties.modified = midnight
     partial = target.with_name(target.name + ".partial")
@@ -171,6 +158,40 @@ def _pin_zip_times(path: Path, when: datetime) -> None:
 
 
 SUMMARY_NUMBERS = frozenset(SUMMARY_FIELDS) - {"center"} | {"days_since_action"}
+DAY, NUMBER, DOLLARS, TEXT = "day", "number", "dollars", "text"
+
+
+def _cell_kind(name: str) -> str:
+    if name in DATE_FIELDS:
+        return DAY
+    if name.endswith(("_amount", "_uncollected")):
+        return DOLLARS
+    if name in NUMERIC_FIELDS or name in SUMMARY_NUMBERS:
+        return NUMBER
+    return TEXT
+
+
+def _typed(sheet: Any, kind: str, text: str) -> Any:
+    """One cell's value: plain Python values where openpyxl types them right by itself (most
+    cells, and the fast path), a cell object only for dollars (two decimals shown) and for
+    text a spreadsheet could take for a formula, which is pinned as text."""
+    if text == "":
+        return None
+    if kind == DAY:
+        return date.fromisoformat(text)
+    if kind == NUMBER:
+        return int(text)
+    if kind == DOLLARS:
+        cell = WriteOnlyCell(sheet, value=float(text))
+        cell.number_format = "0.00"
+        return cell
+    if _neutralized(text):
+        text = text[1:]
+    if text.startswith(FORMULA_STARTS):
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"
+        return cell
+    return text
 
 
 def _neutralized(text: str) -> bool:

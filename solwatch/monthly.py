@@ -85,6 +85,7 @@ def run_monthly(
             ),
             offices=offices,
             waivers_in_month=waivers_signed_between(first, last, session=session),
+            xlsx=settings.cear.xlsx,
         )
         report.files = [str(path) for path, _ in written]
         run = JobRun(job=JOB, day=first, started_at=now())
@@ -117,6 +118,9 @@ def _record(
         filename = f"cear-{month}-{key}.csv"
         data = (settings.cear.folder / month / filename).read_bytes()
         workbook = (settings.cear.folder / month / filename).with_suffix(".xlsx")
+        attachments = [(filename, data, "text/csv")]
+        if settings.cear.xlsx:
+            attachments.append((workbook.name, workbook.read_bytes(), XLSX))
         chart = limits_chart(summary, as_of)
         name = "Cases without a Center" if key == NO_CENTER else center_label(key)
         rendered = render_cear(
@@ -149,10 +153,7 @@ def _record(
                             audience=name,
                             message_id=f"<cear.{month}.{slug}.{index}@solwatch>",
                             when=now(),
-                            attachments=[
-                                (filename, data, "text/csv"),
-                                (workbook.name, workbook.read_bytes(), XLSX),
-                            ],
+                            attachments=attachments,
                         ),
                         carried=json.dumps({"open": summary.open, "expired": summary.expired}),
                         created_at=now(),

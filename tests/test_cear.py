@@ -39,15 +39,10 @@ def test_it_writes_each_centers_open_cases_and_a_summary(small: Cli, tmp_path: P
     assert "CEAR files for 2026-11 as of 2026-11-24:" in result.output
     assert sorted(p.name for p in out.iterdir()) == [
         "cear-2026-11-CEE001.csv",
-        "cear-2026-11-CEE001.xlsx",
         "cear-2026-11-CEE004.csv",
-        "cear-2026-11-CEE004.xlsx",
         "cear-2026-11-CEE007.csv",
-        "cear-2026-11-CEE007.xlsx",
         "cear-2026-11-summary.csv",
-        "cear-2026-11-summary.xlsx",
         "cear-2026-11-unassigned.csv",
-        "cear-2026-11-unassigned.xlsx",
     ]
     assert lines(out / "cear-2026-11-CEE004.csv") == [
         HEADER,
@@ -76,10 +71,31 @@ def test_a_past_month_exports_the_same_bytes_twice(small: Cli, tmp_path: Path) -
 
     first, second = tmp_path / "one", tmp_path / "two"
     with freeze_time("2026-11-24 09:15:00"):
-        small("export", "cear", "--month", "2026-10", "--as-of", "2026-11-24", "--out", str(first))
+        small(
+            "export",
+            "cear",
+            "--month",
+            "2026-10",
+            "--as-of",
+            "2026-11-24",
+            "--out",
+            str(first),
+            "--xlsx",
+        )
     with freeze_time("2026-12-31 17:42:09"):
-        small("export", "cear", "--month", "2026-10", "--as-of", "2026-12-31", "--out", str(second))
+        small(
+            "export",
+            "cear",
+            "--month",
+            "2026-10",
+            "--as-of",
+            "2026-12-31",
+            "--out",
+            str(second),
+            "--xlsx",
+        )
     names = sorted(p.name for p in first.iterdir())
+    assert "cear-2026-10-CEE004.xlsx" in names
     assert names == sorted(p.name for p in second.iterdir())
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
@@ -164,7 +180,9 @@ def test_the_workbooks_keep_codes_as_text_and_never_hold_a_formula(
     )
     cli("import", str(cases), "--as-of", "2026-11-24")
     out = tmp_path / "cear"
-    cli("export", "cear", "--month", "2026-11", "--as-of", "2026-11-24", "--out", str(out))
+    cli(
+        "export", "cear", "--month", "2026-11", "--as-of", "2026-11-24", "--out", str(out), "--xlsx"
+    )
     sheet = load_workbook(out / "cear-2026-11-CEE009.xlsx").active
     assert sheet is not None
     header = [cell.value for cell in sheet[1]]
