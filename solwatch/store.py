@@ -479,10 +479,6 @@ def find_record(case_number: str, *, session: Session) -> tuple[int, CaseRecord]
     return None if row is None else (row[0], record_of(row))
 
 
-def count_cases(*, session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Case)).one()
-
-
 def iter_records(
     *,
     session: Session,
