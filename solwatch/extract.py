@@ -344,9 +344,13 @@ def match_header(header: Sequence[str], kind: str, mapping: Mapping[str, str]) -
 
 
 def read_header(path: Path, kind: str, mapping: Mapping[str, str]) -> list[str]:
-    """The known columns a file's header names, in header order."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), [])
+    """The known columns a file's header names, in header order.
+
+    Only the first line is decoded, and leniently: a bad byte anywhere is reported, with its
+    line, by `parse_rows`."""
+    with path.open("rb") as handle:
+        first = handle.readline().decode("utf-8-sig", errors="replace")
+    header = next(csv.reader([first]), [])
     return list(match_header(header, kind, mapping))
 
 

@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -86,11 +85,9 @@ class ImportReport:
 
 
 def _text(value: Any) -> str | None:
-    """A stored value as history text: ISO dates, enum values, plain strings."""
+    """A stored value as history text: ISO dates, plain strings."""
     if value is None:
         return None
-    if isinstance(value, Enum):
-        return str(value.value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -137,18 +134,15 @@ class _Import:
     # --- shared ---------------------------------------------------------------------------
 
     def _reject(self, row: Row, errors: Sequence[RowError], file: FileReport) -> None:
+        """Report every error of a row, and keep the row once, with all its reasons."""
         self.report.errors.extend(errors)
-        self.rejects.append((errors[0], row))
-        if len(errors) > 1:
-            self.rejects[-1] = (
-                RowError(
-                    errors[0].path,
-                    row.line,
-                    "; ".join(e.column for e in errors),
-                    "; ".join(e.reason for e in errors),
-                ),
-                row,
-            )
+        combined = RowError(
+            errors[0].path,
+            row.line,
+            "; ".join(e.column for e in errors),
+            "; ".join(e.reason for e in errors),
+        )
+        self.rejects.append((combined, row))
         file.rejected += 1
 
     def _history(self, changes: list[dict[str, Any]]) -> None:
@@ -204,7 +198,7 @@ class _Import:
 
     def cases(self, path: Path, rows: Iterable[Row], file: FileReport) -> None:
         seen: set[bytes] = set()
-        present: list[str] | None = None
+        present = read_header(path, "cases", self.columns)
         for batch in _batches(rows):
             valid: dict[str, Row] = {}
             for row in batch:
@@ -229,8 +223,6 @@ class _Import:
                     self._reject(row, errors, file)
                 else:
                     valid[number] = row
-            if present is None:
-                present = read_header(path, "cases", self.columns)
             self._upsert_cases(valid, present, str(path), file)
 
     def _upsert_cases(
@@ -263,18 +255,17 @@ class _Import:
             changed: dict[str, Any] = {}
             for name, value in values.items():
                 attribute = CASE_ATTRIBUTES.get(name, name)
-                new = value
-                if stored[attribute] != new:
+                if stored[attribute] != value:
                     changes.append(
                         self._change(
                             old_row.id,
                             name,
                             _history_text(name, stored[attribute]),
-                            _history_text(name, new),
+                            _history_text(name, value),
                             f"{path}:{row.line}",
                         )
                     )
-                    changed[attribute] = new
+                    changed[attribute] = value
             if changed:
                 merged = {attribute: stored[attribute] for attribute in attributes}
                 merged.update(changed)
@@ -488,9 +479,7 @@ def import_extracts(
         session.rollback()
         return job.report, job.rejects
     job.report.computed = recompute_pending(session=session, advance=computing)
-    stored = session.get(ImportRun, job.report.import_id)
-    assert stored is not None
-    stored.summary = json.dumps([file.__dict__ for file in job.report.files])
+    run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True
     return job.report, job.rejects

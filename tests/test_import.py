@@ -340,6 +340,14 @@ def test_it_refuses_text_that_is_not_utf8(cli: Cli, tmp_path: Path) -> None:
     assert f"{path}:2: (encoding): not UTF-8 text" in result.stderr
 
 
+def test_it_refuses_a_child_file_that_is_not_utf8(cli: Cli, extract: Path) -> None:
+    """A bad byte in an entries file is reported on its line, like one in a cases file."""
+    path = extract / "entries.csv"
+    path.write_bytes(path.read_bytes() + "C-1,É-9,2021-01-01,1\n".encode("latin-1"))
+    result = cli("import", str(extract), "--as-of", "2026-11-24", code=2)
+    assert f"{path}:4: (encoding): not UTF-8 text" in result.stderr
+
+
 def test_skip_invalid_loads_the_rest_and_writes_rejects(
     cli: Cli, extract: Path, tmp_path: Path
 ) -> None:
