@@ -25,10 +25,11 @@ from solwatch.centers import center_label, normalize_center
 from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.dates import parse_date, today_in, weekday_name
 from solwatch.explain import explain
-from solwatch.exports import write_cear_files, write_csv_file
+from solwatch.exports import write_bytes_file, write_cear_files, write_csv_file
 from solwatch.extract import KINDS, ExtractError, kind_of
 from solwatch.importer import import_extracts
 from solwatch.limitations import compute_limitation
+from solwatch.mailer import Mailer, make_mailer
 from solwatch.reports import (
     CASE_FIELDS,
     Assessment,
@@ -117,6 +118,13 @@ class App:
     @property
     def safe_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
+
+    def mailer(self) -> Mailer:
+        """The configured mailer; a missing SMTP password stops with the variable's name."""
+        try:
+            return make_mailer(self.settings.mail)
+        except ConfigError as error:
+            raise Failure(str(error)) from None
 
     @property
     def offices(self) -> dict[str, str]:
@@ -622,8 +630,6 @@ def export_ics(
     app: App, center: str | None, within: int, out: Path | None, as_of: str | None
 ) -> None:
     """Open cases' limitation dates as an iCalendar file, with reminders."""
-    from datetime import timedelta
-
     from solwatch.calendar_export import build_calendar, deadline_of
 
     today = app.today(as_of)
@@ -648,9 +654,7 @@ def export_ics(
     if out is None:
         sys.stdout.buffer.write(data)
         return
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(out)
+    write_bytes_file(out, data)
     click.echo(f"{len(assessments)} cases written to {out}", err=True)
 
 
@@ -661,16 +665,11 @@ def export_ics(
 def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
     """The daily alert job, once: digests to every Center and FP&F office with news."""
     from solwatch.daily import run_daily
-    from solwatch.mailer import make_mailer
 
     today = app.today(as_of)
     app.require_schema()
-    try:
-        mailer = make_mailer(app.settings.mail)
-    except ConfigError as error:
-        raise Failure(str(error)) from None
     report = run_daily(
-        app.engine, app.settings, today, mailer=mailer, now=_utc_now, dry_run=dry_run
+        app.engine, app.settings, today, mailer=app.mailer(), now=_utc_now, dry_run=dry_run
     )
     click.echo(report.summary())
     for digest in report.digests if dry_run else ():
@@ -690,7 +689,6 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
     from solwatch.cear import month_as_of
-    from solwatch.mailer import make_mailer
     from solwatch.monthly import previous_month, run_monthly
 
     today = app.today(as_of)
@@ -700,11 +698,7 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
     app.require_schema()
-    try:
-        mailer = make_mailer(app.settings.mail)
-    except ConfigError as error:
-        raise Failure(str(error)) from None
-    report = run_monthly(app.engine, app.settings, month, today, mailer=mailer, now=_utc_now)
+    report = run_monthly(app.engine, app.settings, month, today, mailer=app.mailer(), now=_utc_now)
     click.echo(report.summary())
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)
@@ -779,7 +773,7 @@ def ack(
 @pass_app
 def acks(app: App, show_all: bool, as_of: str | None) -> None:
     """List acknowledgements (muted alerts)."""
-    from sqlmodel import col, select
+    from sqlmodel import select
 
     from solwatch.ledger import Ack, active_acks
 
@@ -831,16 +825,12 @@ def serve(app: App) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
     finishes the current run)."""
     from solwatch.daily import retry_due, run_daily
-    from solwatch.mailer import make_mailer
     from solwatch.scheduler import SchedulerBusy
     from solwatch.scheduler import serve as run_scheduler
 
     settings = app.settings
     app.require_schema()
-    try:
-        mailer = make_mailer(settings.mail)
-    except ConfigError as error:
-        raise Failure(str(error)) from None
+    mailer = app.mailer()
 
     def daily() -> None:
         today = today_in(settings.schedule.timezone)

@@ -22,6 +22,14 @@ from solwatch.reports import FORMULA_STARTS, NUMERIC_FIELDS, Assessment, CsvRows
 from solwatch.stats import CENTER_ORDER
 
 
+def write_bytes_file(path: Path, data: bytes) -> Path:
+    """Write `data` through a `.partial` twin, so a reader never sees half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return path
+
+
 def write_csv_file(
     path: Path, fields: Sequence[str], rows: Iterable[Mapping[str, Any]]
 ) -> tuple[Path, int]:

@@ -10,6 +10,7 @@ from typing import Protocol
 import aiosmtplib
 
 from solwatch.config import MailSettings
+from solwatch.exports import write_bytes_file
 
 
 class MailError(Exception):
@@ -30,10 +31,7 @@ class FileMailer:
     def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{name}-{recipient}")
-        target = self.folder / f"{safe}.eml"
-        partial = target.with_suffix(".eml.partial")
-        partial.write_bytes(message)
-        partial.replace(target)
+        write_bytes_file(self.folder / f"{safe}.eml", message)
 
 
 class SmtpMailer:
