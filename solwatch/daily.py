@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -29,16 +29,16 @@ from solwatch.ledger import (
     SENDING,
     SENT,
     SUPERSEDED,
-    JobRun,
     Notice,
     NoticeItem,
     active_acks,
     backoff,
     claim,
+    job_run,
     last_sent,
 )
 from solwatch.mailer import Mailer, MailError
-from solwatch.render import build_message, render_digest, template_env
+from solwatch.render import Rendered, build_message, render_digest, template_env
 from solwatch.reports import Assessment
 from solwatch.store import Case
 
@@ -127,77 +127,101 @@ def plan(
     return digests, scanned, counted
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def record_notices(
+    rendered: Rendered,
+    *,
+    day: date,
+    audience: str,
+    audience_name: str,
+    addresses: Sequence[tuple[str, str]],
+    id_prefix: str,
+    attachments: Sequence[tuple[str, bytes, str]],
+    carried: dict[str, int],
+    items: Sequence[tuple[str, str]] = (),
+    supersede: bool = False,
+    settings: Settings,
+    now: datetime,
+    session: Session,
+) -> bool:
+    """Record one message as notices, one per (address, role), with the (case number, reason)
+    items it carries, in one transaction. False if it was recorded already (by an earlier or a
+    concurrent run). With `supersede`, older unsent notices to the audience are superseded:
+    this message carries their news."""
+    try:
+        for index, (address, role) in enumerate(addresses):
+            session.add(
+                Notice(
+                    day=day,
+                    audience=audience,
+                    address=address,
+                    role=role,
+                    subject=rendered.subject,
+                    message=build_message(
+                        rendered,
+                        sender=settings.mail.sender,
+                        to=address,
+                        audience=audience_name,
+                        message_id=f"<{id_prefix}.{index}@solwatch>",
+                        when=now,
+                        attachments=attachments,
+                    ),
+                    carried=json.dumps(carried),
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+            )
+        for number, reason in items:
+            session.add(
+                NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
+            )
+        if supersede:
+            session.execute(
+                update(Notice)
+                .where(
+                    col(Notice.audience) == audience,
+                    col(Notice.day) < day,
+                    col(Notice.state).in_([PENDING, FAILED]),
+                )
+                .values(state=SUPERSEDED, last_error=f"superseded by the digest of {day}")
+            )
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def record(
     digests: list[Digest], settings: Settings, now: datetime, *, session: Session
 ) -> tuple[int, int]:
-    """Write each digest's notices (one per address) and new items; returns how many notices
-    were recorded and how many digests had been recorded already.
-
-    A digest already recorded today (by an earlier or a concurrent run) is left alone. Older
-    unsent notices to the same address are superseded: today's digest carries their news.
-    """
+    """Write each digest's notices and new items; returns how many notices were recorded and
+    how many digests had been recorded already."""
     env = template_env()
     recorded = already = 0
     for digest in digests:
-        rendered = render_digest(digest, env)
         audience = digest.audience
         addresses = [(a, "to") for a in audience.to] + [(a, "cc") for a in digest.cc]
-        counts = {section.key: section.count for section in digest.sections}
-        attachments = _calendar_attachment(digest)
-        try:
-            for index, (address, role) in enumerate(addresses):
-                message_id = f"<{digest.day.isoformat()}.{_slug(audience.key)}.{index}@solwatch>"
-                session.add(
-                    Notice(
-                        day=digest.day,
-                        audience=audience.key,
-                        address=address,
-                        role=role,
-                        subject=rendered.subject,
-                        message=build_message(
-                            rendered,
-                            sender=settings.mail.sender,
-                            to=address,
-                            audience=audience.name,
-                            message_id=message_id,
-                            when=now,
-                            attachments=attachments,
-                        ),
-                        carried=json.dumps(counts),
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                )
-            for number, reason in digest.new_reasons:
-                session.add(
-                    NoticeItem(
-                        day=digest.day,
-                        audience=audience.key,
-                        case_number=number,
-                        reason=reason,
-                        new=True,
-                    )
-                )
-            session.execute(
-                update(Notice)
-                .where(
-                    col(Notice.audience) == audience.key,
-                    col(Notice.day) < digest.day,
-                    col(Notice.state).in_([PENDING, FAILED]),
-                )
-                .values(
-                    state=SUPERSEDED,
-                    last_error=f"superseded by the digest of {digest.day.isoformat()}",
-                )
-            )
-            session.commit()
+        if record_notices(
+            render_digest(digest, env),
+            day=digest.day,
+            audience=audience.key,
+            audience_name=audience.name,
+            addresses=addresses,
+            id_prefix=f"{digest.day.isoformat()}.{slug(audience.key)}",
+            attachments=_calendar_attachment(digest),
+            carried={section.key: section.count for section in digest.sections},
+            items=digest.new_reasons,
+            supersede=True,
+            settings=settings,
+            now=now,
+            session=session,
+        ):
             recorded += len(addresses)
-        except IntegrityError:
-            session.rollback()
+        else:
             already += 1
     return recorded, already
 
@@ -251,7 +275,7 @@ def send_due(
                 notice.message,
                 sender=settings.mail.sender,
                 recipient=notice.address,
-                name=f"{notice.day.isoformat()}-{_slug(notice.audience)}",
+                name=f"{notice.day.isoformat()}-{slug(notice.audience)}",
             )
         except MailError as error:
             finished = now()
@@ -282,17 +306,12 @@ def run_daily(
         report.digests = digests
         if dry_run:
             return report
-        run = JobRun(job="daily", day=today, started_at=now())
-        session.add(run)
-        session.commit()
-        report.planned, report.already = record(digests, settings, now(), session=session)
-        report.sent, report.failed = send_due(mailer, settings, now, session=session)
-        run.finished_at = now()
-        run.summary = json.dumps(
-            {"digests": len(digests), "sent": report.sent, "failed": len(report.failed)}
-        )
-        session.add(run)
-        session.commit()
+        with job_run("daily", today, now, session=session) as run:
+            report.planned, report.already = record(digests, settings, now(), session=session)
+            report.sent, report.failed = send_due(mailer, settings, now, session=session)
+            run.summary = json.dumps(
+                {"digests": len(digests), "sent": report.sent, "failed": len(report.failed)}
+            )
     return report
 
 

@@ -3,6 +3,8 @@ job runs and the scheduler lock. Every send is recorded; every rerun is harmless
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Index, LargeBinary, UniqueConstraint, update
@@ -158,3 +160,18 @@ def backoff(attempts: int) -> timedelta:
     """Wait before retry: 5 minutes, doubling, at most 6 hours."""
     minutes: int = 5 * 2 ** min(max(attempts - 1, 0), 10)
     return min(timedelta(minutes=minutes), timedelta(hours=6))
+
+
+@contextmanager
+def job_run(
+    job: str, day: date, now: Callable[[], datetime], *, session: Session
+) -> Iterator[JobRun]:
+    """Record a job's run for `day`: started now, finished when the block completes. A run
+    that raises is left unfinished, so the scheduler's catch-up still owes it."""
+    run = JobRun(job=job, day=day, started_at=now())
+    session.add(run)
+    session.commit()
+    yield run
+    run.finished_at = now()
+    session.add(run)
+    session.commit()

@@ -8,23 +8,21 @@ rerun sends nothing twice.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from solwatch.cear import NO_CENTER, CenterSummary, month_as_of, month_bounds
 from solwatch.cear import chart as limits_chart
 from solwatch.centers import center_label
 from solwatch.config import Settings
-from solwatch.daily import Clock, routing_of, send_due
+from solwatch.daily import Clock, record_notices, routing_of, send_due, slug
 from solwatch.exports import write_cear_files
-from solwatch.ledger import JobRun, Notice
+from solwatch.ledger import job_run
 from solwatch.mailer import Mailer
-from solwatch.render import build_message, render_cear, template_env
+from solwatch.render import render_cear, template_env
 from solwatch.store import Case, waivers_signed_between
 
 JOB = "monthly"
@@ -88,17 +86,12 @@ def run_monthly(
             xlsx=settings.cear.xlsx,
         )
         report.files = [str(path) for path, _ in written]
-        run = JobRun(job=JOB, day=first, started_at=now())
-        session.add(run)
-        session.commit()
-        report.recorded = _record(centers, month, as_of, first, settings, now, session=session)
-        report.sent, report.failed = send_due(mailer, settings, now, session=session)
-        run.finished_at = now()
-        run.summary = json.dumps(
-            {"files": len(report.files), "sent": report.sent, "failed": len(report.failed)}
-        )
-        session.add(run)
-        session.commit()
+        with job_run(JOB, first, now, session=session) as run:
+            report.recorded = _record(centers, month, as_of, first, settings, now, session=session)
+            report.sent, report.failed = send_due(mailer, settings, now, session=session)
+            run.summary = json.dumps(
+                {"files": len(report.files), "sent": report.sent, "failed": len(report.failed)}
+            )
     return report
 
 
@@ -115,11 +108,11 @@ def _record(
     env = template_env()
     recorded = 0
     for key, summary in centers.items():
-        filename = f"cear-{month}-{key}.csv"
-        data = (settings.cear.folder / month / filename).read_bytes()
-        workbook = (settings.cear.folder / month / filename).with_suffix(".xlsx")
-        attachments = [(filename, data, "text/csv")]
+        csv_file = settings.cear.folder / month / f"cear-{month}-{key}.csv"
+        filename = csv_file.name
+        attachments = [(filename, csv_file.read_bytes(), "text/csv")]
         if settings.cear.xlsx:
+            workbook = csv_file.with_suffix(".xlsx")
             attachments.append((workbook.name, workbook.read_bytes(), XLSX))
         chart = limits_chart(summary, as_of)
         name = "Cases without a Center" if key == NO_CENTER else center_label(key)
@@ -136,32 +129,19 @@ def _record(
             },
             env,
         )
-        addresses = _recipients(key, settings)
-        try:
-            for index, address in enumerate(addresses):
-                slug = re.sub(r"[^a-z0-9]+", "-", key.lower())
-                session.add(
-                    Notice(
-                        day=first,
-                        audience=f"cear:{key}",
-                        address=address,
-                        subject=rendered.subject,
-                        message=build_message(
-                            rendered,
-                            sender=settings.mail.sender,
-                            to=address,
-                            audience=name,
-                            message_id=f"<cear.{month}.{slug}.{index}@solwatch>",
-                            when=now(),
-                            attachments=attachments,
-                        ),
-                        carried=json.dumps({"open": summary.open, "expired": summary.expired}),
-                        created_at=now(),
-                        next_attempt_at=now(),
-                    )
-                )
-            session.commit()
+        addresses = [(address, "to") for address in _recipients(key, settings)]
+        if record_notices(
+            rendered,
+            day=first,
+            audience=f"cear:{key}",
+            audience_name=name,
+            addresses=addresses,
+            id_prefix=f"cear.{month}.{slug(key)}",
+            attachments=attachments,
+            carried={"open": summary.open, "expired": summary.expired},
+            settings=settings,
+            now=now(),
+            session=session,
+        ):
             recorded += len(addresses)
-        except IntegrityError:
-            session.rollback()
     return recorded
