@@ -100,8 +100,14 @@ def release(engine: Engine, holder: str) -> None:
         session.commit()
 
 
+def clock_time(daily_at: str) -> tuple[int, int]:
+    """Hour and minute of a validated `HH:MM` setting."""
+    hour, minute = daily_at.split(":")
+    return int(hour), int(minute)
+
+
 def daily_trigger(daily_at: str, timezone: str) -> CronTrigger:
-    hour, minute = (int(part) for part in daily_at.split(":"))
+    hour, minute = clock_time(daily_at)
     return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(timezone))
 
 
@@ -109,14 +115,14 @@ def owed_day(now: datetime, daily_at: str, timezone: str, done: set[date]) -> da
     """The local day whose run is owed at `now`: today, once its time has passed, if no run
     for it finished."""
     local = now.astimezone(ZoneInfo(timezone))
-    hour, minute = (int(part) for part in daily_at.split(":"))
+    hour, minute = clock_time(daily_at)
     if local.time() >= time(hour, minute) and local.date() not in done:
         return local.date()
     return None
 
 
 def monthly_trigger(cear_day: int, daily_at: str, timezone: str) -> CronTrigger:
-    hour, minute = (int(part) for part in daily_at.split(":"))
+    hour, minute = clock_time(daily_at)
     return CronTrigger(day=cear_day, hour=hour, minute=minute, timezone=ZoneInfo(timezone))
 
 
@@ -126,7 +132,7 @@ def owed_month(
     """The first day of last month, if its CEAR package is owed at `now`: this month's
     `cear_day` at `daily_at` has passed and no package for last month finished."""
     local = now.astimezone(ZoneInfo(timezone))
-    hour, minute = (int(part) for part in daily_at.split(":"))
+    hour, minute = clock_time(daily_at)
     if (local.day, local.time()) < (cear_day, time(hour, minute)):
         return None
     first = local.date().replace(day=1)
