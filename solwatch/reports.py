@@ -105,7 +105,7 @@ class CaseRecord:
     def needs_clocks(self, today: date) -> bool:
         """Whether only the per-entry clocks can say where the case stands on `today`."""
         return any(
-            first is not None and last is not None and first < today <= last
+            stand_from_summary(first, last, today, entries_total=0, entries_loss_cents=0) is None
             for first, last in (
                 (self.limitation_date, self.last_limitation_date),
                 (self.fallback_date, self.last_fallback_date),
