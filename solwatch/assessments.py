@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, col, or_
 
-from solwatch.alerts import AlertKind, Thresholds
-from solwatch.limitations import compute_limitation
+from solwatch.core.alerts import AlertKind, Thresholds
+from solwatch.core.limitations import compute_limitation
 from solwatch.reports import Assessment, CaseRecord, assess, urgency
 from solwatch.store import Case, iter_records, load_facts
 

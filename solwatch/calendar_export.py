@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
-from solwatch.centers import center_label
-from solwatch.dates import file_by_date, holiday_name, weekday_name
+from solwatch.core.centers import center_label
+from solwatch.core.dates import file_by_date, holiday_name, weekday_name
 from solwatch.reports import Assessment, dollars
 
 REMINDERS = (timedelta(days=-30), timedelta(days=-7), timedelta(days=-1))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from solwatch.alerts import AlertKind
+from solwatch.core.alerts import AlertKind
 from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars
 
 CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")

@@ -19,16 +19,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col
 
 from solwatch import schema
-from solwatch.alerts import AlertKind
 from solwatch.assessments import assess_cases, at_risk, iter_at_risk
-from solwatch.centers import center_label, normalize_center
 from solwatch.config import ConfigError, Settings, load_settings
-from solwatch.dates import parse_date, today_in, weekday_name
-from solwatch.explain import explain
+from solwatch.core.alerts import AlertKind
+from solwatch.core.centers import center_label, normalize_center
+from solwatch.core.dates import parse_date, today_in, weekday_name
+from solwatch.core.explain import explain
+from solwatch.core.limitations import compute_limitation
 from solwatch.exports import write_bytes_file, write_cear_files, write_csv_file
 from solwatch.extract import KINDS, ExtractError, kind_of
 from solwatch.importer import import_extracts
-from solwatch.limitations import compute_limitation
 from solwatch.mailer import Mailer, make_mailer
 from solwatch.reports import (
     CASE_FIELDS,
@@ -492,7 +492,7 @@ def stats(
 ) -> None:
     """Per-Center review: open, expired and their dollars, blank and wrong SOL dates, waivers
     on file, due soon, and cases lost (closed after their limit without suit) in a period."""
-    from solwatch.dates import add_years
+    from solwatch.core.dates import add_years
 
     today = app.today(as_of)
     try:

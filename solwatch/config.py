@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from solwatch.alerts import Thresholds
-from solwatch.centers import CENTERS, PUBLISHED_MAILBOXES, SPECIAL
-from solwatch.facts import Status
+from solwatch.core.alerts import Thresholds
+from solwatch.core.centers import CENTERS, PUBLISHED_MAILBOXES, SPECIAL
+from solwatch.core.facts import Status
 
 CONFIG_ENV = "SOLWATCH_CONFIG"
 DATABASE_ENV = "SOLWATCH_DATABASE_URL"

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from solwatch.alerts import AlertKind
 from solwatch.assessments import iter_at_risk
 from solwatch.calendar_export import Deadline, build_calendar
 from solwatch.config import Settings
+from solwatch.core.alerts import AlertKind
 from solwatch.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
 from solwatch.ledger import (
     FAILED,

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from solwatch.dates import add_years
+from solwatch.core.dates import add_years
 from solwatch.extract import COLUMNS
 
 PORTS = {  # port code -> the Center its trade most often belongs to, for plausible data

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from solwatch.alerts import AlertKind
-from solwatch.centers import CENTERS, center_label
-from solwatch.dates import file_by_date
+from solwatch.core.alerts import AlertKind
+from solwatch.core.centers import CENTERS, center_label
+from solwatch.core.dates import file_by_date
 from solwatch.reports import Assessment
 
 DAILY_WITHIN = 30

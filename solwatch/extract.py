@@ -17,9 +17,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from solwatch.centers import normalize_center
-from solwatch.dates import parse_date
-from solwatch.facts import CaseType, Culpability, EventKind, Status
+from solwatch.core.centers import normalize_center
+from solwatch.core.dates import parse_date
+from solwatch.core.facts import CaseType, Culpability, EventKind, Status
 
 E = TypeVar("E", bound=Enum)
 

@@ -19,8 +19,8 @@ from typing import IO, Any
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
+from solwatch.core.facts import CaseType, Status
 from solwatch.extract import COLUMNS, KINDS, ExtractError, Row, RowError, parse_rows, read_header
-from solwatch.facts import CaseType, Status
 from solwatch.reports import dollars
 from solwatch.store import (
     CHILD_TABLES,

@@ -16,8 +16,8 @@ from sqlmodel import Session, col
 
 from solwatch.cear import NO_CENTER, CenterSummary, month_as_of, month_bounds
 from solwatch.cear import chart as limits_chart
-from solwatch.centers import center_label
 from solwatch.config import Settings
+from solwatch.core.centers import center_label
 from solwatch.daily import Clock, record_notices, routing_of, send_due, slug
 from solwatch.exports import write_cear_files
 from solwatch.ledger import job_run

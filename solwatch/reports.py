@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
-from solwatch.alerts import (
+from solwatch.core.alerts import (
     AlertKind,
     Standing,
     Thresholds,
@@ -17,8 +17,8 @@ from solwatch.alerts import (
     stand,
     stand_from_summary,
 )
-from solwatch.dates import file_by_date
-from solwatch.limitations import Limitation
+from solwatch.core.dates import file_by_date
+from solwatch.core.limitations import Limitation
 
 CASE_FIELDS = (
     "case_number",

@@ -7,9 +7,9 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
-from solwatch.alerts import AlertKind
-from solwatch.centers import CENTERS, SPECIAL
-from solwatch.facts import Status
+from solwatch.core.alerts import AlertKind
+from solwatch.core.centers import CENTERS, SPECIAL
+from solwatch.core.facts import Status
 from solwatch.reports import Assessment, dollars
 
 CENTER_ORDER = {code: index for index, code in enumerate([*CENTERS, *SPECIAL])}

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from solwatch.facts import (
+from solwatch.core.facts import (
     CaseFacts,
     CaseType,
     Culpability,
@@ -38,7 +38,7 @@ from solwatch.facts import (
     TollingPeriod,
     Waiver,
 )
-from solwatch.limitations import compute_limitation, summarize
+from solwatch.core.limitations import compute_limitation, summarize
 from solwatch.reports import CaseRecord
 
 # Bump when a rule changes: every case computed under an older version is recomputed.

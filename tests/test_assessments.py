@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from solwatch.alerts import AlertKind, Thresholds
 from solwatch.assessments import DEFAULT_AT_RISK, assess_cases, iter_at_risk
+from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.reports import urgency
 from solwatch.store import make_engine
 from tests.conftest import Cli

@@ -9,17 +9,17 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "solwatch"
 CORE = (
-    "dates",
-    "facts",
-    "steps",
-    "tolling",
-    "waivers",
-    "limitations",
-    "alerts",
-    "explain",
+    "core/dates",
+    "core/facts",
+    "core/steps",
+    "core/tolling",
+    "core/waivers",
+    "core/limitations",
+    "core/alerts",
+    "core/explain",
     "reports",
     "stats",
-    "centers",
+    "core/centers",
     "extract",
 )
 SHELL = (

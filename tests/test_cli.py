@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 import pytest
 
-from solwatch.alerts import AlertKind
 from solwatch.cli import main
+from solwatch.core.alerts import AlertKind
 from tests.conftest import Cli
 
 SMALL = Path(__file__).parent / "data" / "small"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from solwatch.config import ConfigError, load_settings, parse_settings
-from solwatch.facts import Status
+from solwatch.core.facts import Status
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from solwatch.alerts import AlertKind, Thresholds
+from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
 from solwatch.reports import Assessment, CaseRecord, assess
 

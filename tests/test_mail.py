@@ -320,7 +320,7 @@ def test_the_demo_data_reaches_every_center_and_office(
     tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> None:
     """On the demo extract every Center and every configured FP&F office gets its digest."""
-    from solwatch.centers import CENTERS, center_label
+    from solwatch.core.centers import CENTERS, center_label
     from solwatch.demo import PORTS
 
     handler, port = inbox

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from solwatch.dates import add_years
-from solwatch.facts import CaseFacts, CaseType, Culpability, TollingPeriod, Waiver
-from solwatch.steps import (
+from solwatch.core.dates import add_years
+from solwatch.core.facts import CaseFacts, CaseType, Culpability, TollingPeriod, Waiver
+from solwatch.core.steps import (
     SRC_1621,
     SRC_1621_1,
     SRC_2415,
@@ -23,8 +23,8 @@ from solwatch.steps import (
     SRC_LIU,
     Step,
 )
-from solwatch.tolling import apply_tolling
-from solwatch.waivers import LATE_WAIVER, apply_waivers
+from solwatch.core.tolling import apply_tolling
+from solwatch.core.waivers import LATE_WAIVER, apply_waivers
 
 VIOLATION_STATUTES = frozenset({"1592", "1593a"})
 

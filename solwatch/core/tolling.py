@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from solwatch.facts import TollingPeriod
-from solwatch.steps import SRC_1621_2, Step
+from solwatch.core.facts import TollingPeriod
+from solwatch.core.steps import SRC_1621_2, Step
 
 
 def merge_periods(periods: Sequence[TollingPeriod]) -> list[tuple[date, date]]:

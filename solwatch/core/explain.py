@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from solwatch.alerts import Standing
-from solwatch.dates import file_by_date, holiday_name, weekday_name
-from solwatch.limitations import Limitation
-from solwatch.steps import SRC_1621, SRC_LIU, Step
+from solwatch.core.alerts import Standing
+from solwatch.core.dates import file_by_date, holiday_name, weekday_name
+from solwatch.core.limitations import Limitation
+from solwatch.core.steps import SRC_1621, SRC_LIU, Step
 
 
 def _clock_steps(limitation: Limitation, prefix: str = "") -> list[Step]:

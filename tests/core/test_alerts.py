@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from solwatch.alerts import AlertKind, Standing, Thresholds, classify, stand
+from solwatch.core.alerts import AlertKind, Standing, Thresholds, classify, stand
 
 LIMIT = date(2027, 6, 30)
 TH = Thresholds()

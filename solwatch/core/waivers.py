@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from solwatch.dates import add_years
-from solwatch.facts import Waiver
-from solwatch.steps import SRC_FORD, SRC_HITACHI, SRC_KATANA, Step
+from solwatch.core.dates import add_years
+from solwatch.core.facts import Waiver
+from solwatch.core.steps import SRC_FORD, SRC_HITACHI, SRC_KATANA, Step
 
 DEFAULT_TERM_YEARS = 2
 LATE_WAIVER = "late-waiver"

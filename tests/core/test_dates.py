@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from solwatch.dates import add_years, file_by_date, is_business_day, parse_date
+from solwatch.core.dates import add_years, file_by_date, is_business_day, parse_date
 
 
 @pytest.mark.parametrize(

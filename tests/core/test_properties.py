@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from solwatch.alerts import stand
-from solwatch.explain import explain
-from solwatch.facts import CaseFacts, Culpability, Entry, TollingPeriod, Waiver
-from solwatch.limitations import compute_limitation
+from solwatch.core.alerts import stand
+from solwatch.core.explain import explain
+from solwatch.core.facts import CaseFacts, Culpability, Entry, TollingPeriod, Waiver
+from solwatch.core.limitations import compute_limitation
 
 days = st.dates(min_value=date(2005, 1, 1), max_value=date(2026, 11, 1))
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from solwatch.facts import (
+from solwatch.core.facts import (
     CaseFacts,
     CaseType,
     Culpability,
@@ -16,7 +16,7 @@ from solwatch.facts import (
     TollingPeriod,
     Waiver,
 )
-from solwatch.limitations import Rule, compute_limitation
+from solwatch.core.limitations import Rule, compute_limitation
 
 D = date
 
