@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from solwatch.demo import write_sample
-from solwatch.extract import COLUMNS
+from solwatch.store.extract import COLUMNS
 
 OUT = Path(__file__).parent / "out"
 SOLWATCH = [sys.executable, "-m", "solwatch.cli"]

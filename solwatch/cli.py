@@ -18,8 +18,6 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import Session, col
 
-from solwatch import schema
-from solwatch.assessments import assess_cases, at_risk, iter_at_risk
 from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.core.alerts import AlertKind
 from solwatch.core.centers import center_label, normalize_center
@@ -27,8 +25,6 @@ from solwatch.core.dates import parse_date, today_in, weekday_name
 from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
 from solwatch.exports import write_bytes_file, write_cear_files, write_csv_file
-from solwatch.extract import KINDS, ExtractError, kind_of
-from solwatch.importer import import_extracts
 from solwatch.mailer import Mailer, make_mailer
 from solwatch.reports import (
     CASE_FIELDS,
@@ -40,7 +36,9 @@ from solwatch.reports import (
     write_json_list,
 )
 from solwatch.stats import STAT_KEYS, tally
-from solwatch.store import (
+from solwatch.store import schema
+from solwatch.store.assessments import assess_cases, at_risk, iter_at_risk
+from solwatch.store.cases import (
     Case,
     find_record,
     load_facts,
@@ -48,6 +46,8 @@ from solwatch.store import (
     mark_all_pending,
     recompute_pending,
 )
+from solwatch.store.extract import KINDS, ExtractError, kind_of
+from solwatch.store.importer import import_extracts
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3
@@ -582,9 +582,9 @@ def export_cear(
     app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
 ) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
-    from solwatch.assessments import iter_by_urgency
     from solwatch.cear import month_as_of, month_bounds
-    from solwatch.store import waivers_signed_between
+    from solwatch.store.assessments import iter_by_urgency
+    from solwatch.store.cases import waivers_signed_between
 
     try:
         day = month_as_of(month, app.today(as_of))

@@ -207,7 +207,7 @@ def _describe(error: ValidationError, origin: str) -> str:
 
 
 def parse_settings(data: dict[str, Any], origin: str = "config") -> Settings:
-    from solwatch.extract import check_column_mapping
+    from solwatch.store.extract import check_column_mapping
 
     try:
         settings = Settings.model_validate(data)

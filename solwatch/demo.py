@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from solwatch.core.dates import add_years
-from solwatch.extract import COLUMNS
+from solwatch.store.extract import COLUMNS
 
 PORTS = {  # port code -> the Center its trade most often belongs to, for plausible data
     "1001": "CEE001",

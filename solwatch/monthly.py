@@ -23,7 +23,7 @@ from solwatch.exports import write_cear_files
 from solwatch.ledger import job_run
 from solwatch.mailer import Mailer
 from solwatch.render import render_cear, template_env
-from solwatch.store import Case, waivers_signed_between
+from solwatch.store.cases import Case, waivers_signed_between
 
 JOB = "monthly"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -64,7 +64,7 @@ def run_monthly(
     engine: Engine, settings: Settings, month: str, today: date, *, mailer: Mailer, now: Clock
 ) -> MonthlyReport:
     """Write the month's files under `[cear] folder`/MONTH and mail each Center its own."""
-    from solwatch.assessments import iter_by_urgency
+    from solwatch.store.assessments import iter_by_urgency
 
     as_of = month_as_of(month, today)
     first, last = month_bounds(month)

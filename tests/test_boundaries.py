@@ -20,7 +20,7 @@ CORE = (
     "reports",
     "stats",
     "core/centers",
-    "extract",
+    "store/extract",
 )
 SHELL = (
     "sqlmodel",
@@ -34,7 +34,7 @@ SHELL = (
     "solwatch.store",
     "solwatch.cli",
     "solwatch.config",
-    "solwatch.importer",
+    "solwatch.store.importer",
 )
 
 

@@ -23,7 +23,7 @@ from solwatch.config import Settings, load_settings
 from solwatch.daily import run_daily
 from solwatch.ledger import FAILED, SENDING, SENT, Notice
 from solwatch.mailer import SmtpMailer
-from solwatch.store import make_engine
+from solwatch.store.cases import make_engine
 from tests.conftest import Cli
 
 pytestmark = pytest.mark.integration

@@ -21,8 +21,8 @@ from solwatch.scheduler import (
     owed_day,
     release,
 )
-from solwatch.schema import upgrade
-from solwatch.store import make_engine
+from solwatch.store.cases import make_engine
+from solwatch.store.schema import upgrade
 from tests.conftest import Cli
 
 SMALL = Path(__file__).parent / "data" / "small"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from solwatch.assessments import DEFAULT_AT_RISK, assess_cases, iter_at_risk
 from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.reports import urgency
-from solwatch.store import make_engine
+from solwatch.store.assessments import DEFAULT_AT_RISK, assess_cases, iter_at_risk
+from solwatch.store.cases import make_engine
 from tests.conftest import Cli
 
 

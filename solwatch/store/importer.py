@@ -20,9 +20,8 @@ from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.core.facts import CaseType, Status
-from solwatch.extract import COLUMNS, KINDS, ExtractError, Row, RowError, parse_rows, read_header
 from solwatch.reports import dollars
-from solwatch.store import (
+from solwatch.store.cases import (
     CHILD_TABLES,
     Case,
     CaseChange,
@@ -30,6 +29,15 @@ from solwatch.store import (
     insert_many,
     recompute_pending,
     update_many,
+)
+from solwatch.store.extract import (
+    COLUMNS,
+    KINDS,
+    ExtractError,
+    Row,
+    RowError,
+    parse_rows,
+    read_header,
 )
 
 BATCH = 2000

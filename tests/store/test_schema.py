@@ -7,8 +7,8 @@ from pathlib import Path
 
 from alembic import command
 
-from solwatch.schema import _alembic, is_current
-from solwatch.store import make_engine
+from solwatch.store.cases import make_engine
+from solwatch.store.schema import _alembic, is_current
 from tests.conftest import Cli
 
 

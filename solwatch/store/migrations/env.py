@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 # Imported for their side effect: registering the tables on SQLModel.metadata.
 import solwatch.ledger
-import solwatch.store  # noqa: F401
+import solwatch.store.cases  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

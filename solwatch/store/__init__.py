@@ -1,0 +1,1 @@
+"""The case store: tables, migrations, importing extracts, and reading cases back."""
