@@ -24,9 +24,9 @@ from solwatch.core.centers import center_label, normalize_center
 from solwatch.core.dates import parse_date, today_in, weekday_name
 from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
-from solwatch.exports import write_bytes_file, write_cear_files, write_csv_file
 from solwatch.mailer import Mailer, make_mailer
-from solwatch.reports import (
+from solwatch.reports.exports import write_bytes_file, write_cear_files, write_csv_file
+from solwatch.reports.rows import (
     CASE_FIELDS,
     Assessment,
     assess,
@@ -35,7 +35,7 @@ from solwatch.reports import (
     write_csv,
     write_json_list,
 )
-from solwatch.stats import STAT_KEYS, tally
+from solwatch.reports.stats import STAT_KEYS, tally
 from solwatch.store import schema
 from solwatch.store.assessments import assess_cases, at_risk, iter_at_risk
 from solwatch.store.cases import (
@@ -582,7 +582,7 @@ def export_cear(
     app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
 ) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
-    from solwatch.cear import month_as_of, month_bounds
+    from solwatch.reports.cear import month_as_of, month_bounds
     from solwatch.store.assessments import iter_by_urgency
     from solwatch.store.cases import waivers_signed_between
 
@@ -630,7 +630,7 @@ def export_ics(
     app: App, center: str | None, within: int, out: Path | None, as_of: str | None
 ) -> None:
     """Open cases' limitation dates as an iCalendar file, with reminders."""
-    from solwatch.calendar_export import build_calendar, deadline_of
+    from solwatch.reports.calendar_export import build_calendar, deadline_of
 
     today = app.today(as_of)
     horizon = today + timedelta(days=within)
@@ -688,8 +688,8 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 @pass_app
 def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
-    from solwatch.cear import month_as_of
     from solwatch.monthly import previous_month, run_monthly
+    from solwatch.reports.cear import month_as_of
 
     today = app.today(as_of)
     month = month or previous_month(today)

@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from solwatch.calendar_export import Deadline, build_calendar
 from solwatch.config import Settings
 from solwatch.core.alerts import AlertKind
 from solwatch.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
@@ -38,7 +37,8 @@ from solwatch.ledger import (
 )
 from solwatch.mailer import Mailer, MailError
 from solwatch.render import Rendered, build_message, render_digest, template_env
-from solwatch.reports import Assessment
+from solwatch.reports.calendar_export import Deadline, build_calendar
+from solwatch.reports.rows import Assessment
 from solwatch.store.assessments import iter_at_risk
 from solwatch.store.cases import Case
 

@@ -19,7 +19,7 @@ from datetime import date
 from solwatch.core.alerts import AlertKind
 from solwatch.core.centers import CENTERS, center_label
 from solwatch.core.dates import file_by_date
-from solwatch.reports import Assessment
+from solwatch.reports.rows import Assessment
 
 DAILY_WITHIN = 30
 # A digest shows at most this many cases per section (with the section's full count and

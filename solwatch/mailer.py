@@ -10,7 +10,7 @@ from typing import Protocol
 import aiosmtplib
 
 from solwatch.config import MailSettings
-from solwatch.exports import write_bytes_file
+from solwatch.reports.exports import write_bytes_file
 
 
 class MailError(Exception):

@@ -17,8 +17,8 @@ CORE = (
     "core/limitations",
     "core/alerts",
     "core/explain",
-    "reports",
-    "stats",
+    "reports/rows",
+    "reports/stats",
     "core/centers",
     "store/extract",
 )

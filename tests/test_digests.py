@@ -9,7 +9,7 @@ import pytest
 
 from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
-from solwatch.reports import Assessment, CaseRecord, assess
+from solwatch.reports.rows import Assessment, CaseRecord, assess
 
 TODAY = date(2026, 11, 24)
 ROUTING = Routing(

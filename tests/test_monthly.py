@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from solwatch.cear import CenterSummary, chart, months_ahead
+from solwatch.reports.cear import CenterSummary, chart, months_ahead
 from solwatch.scheduler import owed_month
 from tests.conftest import Cli
 from tests.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP server fixture)

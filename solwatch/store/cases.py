@@ -39,7 +39,7 @@ from solwatch.core.facts import (
     Waiver,
 )
 from solwatch.core.limitations import compute_limitation, summarize
-from solwatch.reports import CaseRecord
+from solwatch.reports.rows import CaseRecord
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
 RULES_VERSION = 1

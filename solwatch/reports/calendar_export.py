@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event
 
 from solwatch.core.centers import center_label
 from solwatch.core.dates import file_by_date, holiday_name, weekday_name
-from solwatch.reports import Assessment, dollars
+from solwatch.reports.rows import Assessment, dollars
 
 REMINDERS = (timedelta(days=-30), timedelta(days=-7), timedelta(days=-1))
 

@@ -10,7 +10,7 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from solwatch.cear import (
+from solwatch.reports.cear import (
     CEAR_FIELDS,
     NO_CENTER,
     SUMMARY_FIELDS,
@@ -18,8 +18,8 @@ from solwatch.cear import (
     cear_row,
     file_key,
 )
-from solwatch.reports import FORMULA_STARTS, NUMERIC_FIELDS, Assessment, CsvRows, write_csv
-from solwatch.stats import CENTER_ORDER
+from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, Assessment, CsvRows, write_csv
+from solwatch.reports.stats import CENTER_ORDER
 
 
 def write_bytes_file(path: Path, data: bytes) -> Path:

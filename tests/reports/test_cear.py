@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Cli, write
 
-SMALL = Path(__file__).parent / "data" / "small"
+SMALL = Path(__file__).parent.parent / "data" / "small"
 HEADER = (
     "case_number,case_type,statute,culpability,status,center,port_code,fpf_office,"
     "importer_name,importer_number,rule,limitation_date,fallback_limitation_date,file_by_date,"

@@ -10,7 +10,7 @@ from typing import Any
 from solwatch.core.alerts import AlertKind
 from solwatch.core.centers import CENTERS, SPECIAL
 from solwatch.core.facts import Status
-from solwatch.reports import Assessment, dollars
+from solwatch.reports.rows import Assessment, dollars
 
 CENTER_ORDER = {code: index for index, code in enumerate([*CENTERS, *SPECIAL])}
 STAT_KEYS = (

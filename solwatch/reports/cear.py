@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from solwatch.core.alerts import AlertKind
-from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars
+from solwatch.reports.rows import CASE_FIELDS, Assessment, case_row, dollars
 
 CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")
 SUMMARY_FIELDS = (

@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from tests.conftest import Cli
 
-SMALL = Path(__file__).parent / "data" / "small"
+SMALL = Path(__file__).parent.parent / "data" / "small"
 
 
 @pytest.fixture
