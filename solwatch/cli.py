@@ -24,7 +24,7 @@ from solwatch.core.centers import center_label, normalize_center
 from solwatch.core.dates import parse_date, today_in, weekday_name
 from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
-from solwatch.mailer import Mailer, make_mailer
+from solwatch.notify.mailer import Mailer, make_mailer
 from solwatch.reports.exports import write_bytes_file, write_cear_files, write_csv_file
 from solwatch.reports.rows import (
     CASE_FIELDS,
@@ -664,7 +664,7 @@ def export_ics(
 @pass_app
 def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
     """The daily alert job, once: digests to every Center and FP&F office with news."""
-    from solwatch.daily import run_daily
+    from solwatch.notify.jobs import run_daily
 
     today = app.today(as_of)
     app.require_schema()
@@ -688,7 +688,7 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 @pass_app
 def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
-    from solwatch.monthly import previous_month, run_monthly
+    from solwatch.notify.monthly import previous_month, run_monthly
     from solwatch.reports.cear import month_as_of
 
     today = app.today(as_of)
@@ -731,7 +731,7 @@ def ack(
     """Mute one alert kind for one case until a day, recording who and why."""
     import os
 
-    from solwatch.ledger import Ack
+    from solwatch.notify.ledger import Ack
 
     today = app.today(as_of)
     try:
@@ -775,7 +775,7 @@ def acks(app: App, show_all: bool, as_of: str | None) -> None:
     """List acknowledgements (muted alerts)."""
     from sqlmodel import select
 
-    from solwatch.ledger import Ack, active_acks
+    from solwatch.notify.ledger import Ack, active_acks
 
     today = app.today(as_of)
     with app.session() as session:
@@ -807,7 +807,7 @@ def acks(app: App, show_all: bool, as_of: str | None) -> None:
 @pass_app
 def unack(app: App, ack_id: int) -> None:
     """Lift an acknowledgement: the alert is reported again from the next run."""
-    from solwatch.ledger import Ack
+    from solwatch.notify.ledger import Ack
 
     with app.session() as session:
         entry = session.get(Ack, ack_id)
@@ -824,9 +824,9 @@ def unack(app: App, ack_id: int) -> None:
 def serve(app: App) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
     finishes the current run)."""
-    from solwatch.daily import retry_due, run_daily
-    from solwatch.scheduler import SchedulerBusy
-    from solwatch.scheduler import serve as run_scheduler
+    from solwatch.notify.jobs import retry_due, run_daily
+    from solwatch.notify.scheduler import SchedulerBusy
+    from solwatch.notify.scheduler import serve as run_scheduler
 
     settings = app.settings
     app.require_schema()
@@ -838,7 +838,7 @@ def serve(app: App) -> None:
         click.echo(report.summary(), err=True)
 
     def monthly() -> None:
-        from solwatch.monthly import previous_month, run_monthly
+        from solwatch.notify.monthly import previous_month, run_monthly
 
         today = today_in(settings.schedule.timezone)
         report = run_monthly(
@@ -910,8 +910,8 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
         f"(first 25 of {len(found)} cases due within 90 days or needing attention; "
         f"see `solwatch at-risk`)"
     )
-    from solwatch.daily import run_daily
-    from solwatch.mailer import FileMailer
+    from solwatch.notify.jobs import run_daily
+    from solwatch.notify.mailer import FileMailer
 
     outbox = app.settings.mail.outbox_dir
     daily = run_daily(app.engine, app.settings, today, mailer=FileMailer(outbox), now=_utc_now)

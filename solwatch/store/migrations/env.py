@@ -5,7 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
 
 # Imported for their side effect: registering the tables on SQLModel.metadata.
-import solwatch.ledger
+import solwatch.notify.ledger
 import solwatch.store.cases  # noqa: F401
 
 config = context.config

@@ -24,7 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from solwatch.ledger import JobRun, SchedulerLock
+from solwatch.notify.ledger import JobRun, SchedulerLock
 
 LOCK = "serve"
 STALE_LOCK = timedelta(minutes=2)

@@ -14,12 +14,12 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from solwatch.digests import Digest
+from solwatch.notify.digests import Digest
 
 # The top-level templates/ of a checkout (editable installs), else the copy a wheel installs
 # inside the package.
-_CHECKOUT = Path(__file__).resolve().parent.parent / "templates"
-TEMPLATES = _CHECKOUT if _CHECKOUT.is_dir() else Path(__file__).resolve().parent / "templates"
+_CHECKOUT = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = _CHECKOUT if _CHECKOUT.is_dir() else Path(__file__).resolve().parents[1] / "templates"
 SECTION_COLORS = {
     "expired": "#f4c7c3",
     "due-soon": "#fce8b2",

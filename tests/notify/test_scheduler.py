@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from solwatch.scheduler import (
+from solwatch.notify.scheduler import (
     SchedulerBusy,
     acquire,
     daily_trigger,
@@ -25,7 +25,7 @@ from solwatch.store.cases import make_engine
 from solwatch.store.schema import upgrade
 from tests.conftest import Cli
 
-SMALL = Path(__file__).parent / "data" / "small"
+SMALL = Path(__file__).parent.parent / "data" / "small"
 NY = "America/New_York"
 
 

@@ -20,8 +20,8 @@ from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
 from solwatch.core.alerts import AlertKind
-from solwatch.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
-from solwatch.ledger import (
+from solwatch.notify.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
+from solwatch.notify.ledger import (
     FAILED,
     PENDING,
     SENDING,
@@ -35,8 +35,8 @@ from solwatch.ledger import (
     job_run,
     last_sent,
 )
-from solwatch.mailer import Mailer, MailError
-from solwatch.render import Rendered, build_message, render_digest, template_env
+from solwatch.notify.mailer import Mailer, MailError
+from solwatch.notify.render import Rendered, build_message, render_digest, template_env
 from solwatch.reports.calendar_export import Deadline, build_calendar
 from solwatch.reports.rows import Assessment
 from solwatch.store.assessments import iter_at_risk

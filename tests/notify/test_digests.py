@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from solwatch.core.alerts import AlertKind, Thresholds
-from solwatch.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
+from solwatch.notify.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
 from solwatch.reports.rows import Assessment, CaseRecord, assess
 
 TODAY = date(2026, 11, 24)
@@ -218,8 +218,8 @@ def test_sections_hold_cases_most_urgent_first() -> None:
 
 def test_a_long_section_shows_its_first_lines_and_full_totals() -> None:
     """A section keeps LINES_PER_SECTION lines but counts and sums every case."""
-    from solwatch.digests import LINES_PER_SECTION
-    from solwatch.render import render_digest, template_env
+    from solwatch.notify.digests import LINES_PER_SECTION
+    from solwatch.notify.render import render_digest, template_env
 
     cases = [case(-1 - n, f"X-{n:04d}") for n in range(LINES_PER_SECTION + 50)]
     digests = plan_digests(cases, today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})

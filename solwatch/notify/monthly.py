@@ -16,10 +16,10 @@ from sqlmodel import Session, col
 
 from solwatch.config import Settings
 from solwatch.core.centers import center_label
-from solwatch.daily import Clock, record_notices, routing_of, send_due, slug
-from solwatch.ledger import job_run
-from solwatch.mailer import Mailer
-from solwatch.render import render_cear, template_env
+from solwatch.notify.jobs import Clock, record_notices, routing_of, send_due, slug
+from solwatch.notify.ledger import job_run
+from solwatch.notify.mailer import Mailer
+from solwatch.notify.render import render_cear, template_env
 from solwatch.reports.cear import NO_CENTER, CenterSummary, month_as_of, month_bounds
 from solwatch.reports.cear import chart as limits_chart
 from solwatch.reports.exports import write_cear_files

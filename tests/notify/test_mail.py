@@ -20,15 +20,15 @@ from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from solwatch.config import Settings, load_settings
-from solwatch.daily import run_daily
-from solwatch.ledger import FAILED, SENDING, SENT, Notice
-from solwatch.mailer import SmtpMailer
+from solwatch.notify.jobs import run_daily
+from solwatch.notify.ledger import FAILED, SENDING, SENT, Notice
+from solwatch.notify.mailer import SmtpMailer
 from solwatch.store.cases import make_engine
 from tests.conftest import Cli
 
 pytestmark = pytest.mark.integration
 
-SMALL = Path(__file__).parent / "data" / "small"
+SMALL = Path(__file__).parent.parent / "data" / "small"
 TODAY = date(2026, 11, 24)
 START = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
 HOSTILE = '"<script>alert(1)</script> Evil & Co\r\nBcc: victim@example.com"'

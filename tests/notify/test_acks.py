@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import Cli
 
-SMALL = Path(__file__).parent / "data" / "small"
+SMALL = Path(__file__).parent.parent / "data" / "small"
 AS_OF = ("--as-of", "2026-11-24")
 
 

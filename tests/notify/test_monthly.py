@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
+from solwatch.notify.scheduler import owed_month
 from solwatch.reports.cear import CenterSummary, chart, months_ahead
-from solwatch.scheduler import owed_month
 from tests.conftest import Cli
-from tests.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP server fixture)
+from tests.notify.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP server fixture)
 
 NY = "America/New_York"
 
@@ -101,7 +101,7 @@ def test_the_monthly_run_fires_on_cear_day_at_the_daily_hour() -> None:
     summer."""
     from datetime import timedelta
 
-    from solwatch.scheduler import monthly_trigger
+    from solwatch.notify.scheduler import monthly_trigger
 
     trigger = monthly_trigger(3, "06:00", NY)
     moment = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""Mail: what decides, renders, records and sends the daily digests and the monthly package."""
