@@ -15,8 +15,8 @@ from solwatch.cli import main
 from solwatch.core.alerts import AlertKind
 from tests.conftest import Cli
 
-SMALL = Path(__file__).parent / "data" / "small"
-ROOT = Path(__file__).resolve().parent.parent
+SMALL = Path(__file__).parent.parent / "data" / "small"
+ROOT = Path(__file__).resolve().parents[2]
 AS_OF = ("--as-of", "2026-11-24")
 
 C4 = {
