@@ -20,6 +20,8 @@ CORE = (
     "reports/rows",
     "reports/stats",
     "core/centers",
+    "core/assessment",
+    "core/money",
     "store/extract",
 )
 SHELL = (

@@ -20,21 +20,15 @@ from sqlmodel import Session, col
 
 from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.core.alerts import AlertKind
+from solwatch.core.assessment import Assessment, assess
 from solwatch.core.centers import center_label, normalize_center
 from solwatch.core.dates import parse_date, today_in, weekday_name
 from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
+from solwatch.core.money import dollars
 from solwatch.notify.mailer import Mailer, make_mailer
 from solwatch.reports.exports import write_bytes_file, write_cear_files, write_csv_file
-from solwatch.reports.rows import (
-    CASE_FIELDS,
-    Assessment,
-    assess,
-    case_row,
-    dollars,
-    write_csv,
-    write_json_list,
-)
+from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv, write_json_list
 from solwatch.reports.stats import STAT_KEYS, tally
 from solwatch.store import schema
 from solwatch.store.assessments import assess_cases, at_risk, iter_at_risk

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from solwatch.core.alerts import AlertKind
+from solwatch.core.assessment import Assessment
 from solwatch.core.centers import CENTERS, center_label
 from solwatch.core.dates import file_by_date
-from solwatch.reports.rows import Assessment
 
 DAILY_WITHIN = 30
 # A digest shows at most this many cases per section (with the section's full count and

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
 from solwatch.core.alerts import AlertKind
+from solwatch.core.assessment import Assessment
 from solwatch.notify.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
 from solwatch.notify.ledger import (
     FAILED,
@@ -38,7 +39,6 @@ from solwatch.notify.ledger import (
 from solwatch.notify.mailer import Mailer, MailError
 from solwatch.notify.render import Rendered, build_message, render_digest, template_env
 from solwatch.reports.calendar_export import Deadline, build_calendar
-from solwatch.reports.rows import Assessment
 from solwatch.store.assessments import iter_at_risk
 from solwatch.store.cases import Case
 

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
 
+from solwatch.core.assessment import Assessment
 from solwatch.core.centers import center_label
 from solwatch.core.dates import file_by_date, holiday_name, weekday_name
-from solwatch.reports.rows import Assessment, dollars
+from solwatch.core.money import dollars
 
 REMINDERS = (timedelta(days=-30), timedelta(days=-7), timedelta(days=-1))
 

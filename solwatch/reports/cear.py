@@ -16,7 +16,9 @@ from datetime import date
 from typing import Any
 
 from solwatch.core.alerts import AlertKind
-from solwatch.reports.rows import CASE_FIELDS, Assessment, case_row, dollars
+from solwatch.core.assessment import Assessment
+from solwatch.core.money import dollars
+from solwatch.reports.rows import CASE_FIELDS, case_row
 
 CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")
 SUMMARY_FIELDS = (

@@ -10,6 +10,7 @@ from typing import IO, Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from solwatch.core.assessment import Assessment
 from solwatch.reports.cear import (
     CEAR_FIELDS,
     NO_CENTER,
@@ -18,7 +19,7 @@ from solwatch.reports.cear import (
     cear_row,
     file_key,
 )
-from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, Assessment, CsvRows, write_csv
+from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write_csv
 from solwatch.reports.stats import CENTER_ORDER
 
 

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
-from solwatch.core.alerts import (
-    AlertKind,
-    Standing,
-    Thresholds,
-    classify,
-    days_since_action,
-    stand,
-    stand_from_summary,
-)
+from solwatch.core.assessment import Assessment
 from solwatch.core.dates import file_by_date
-from solwatch.core.limitations import Limitation
+from solwatch.core.money import dollars
 
 CASE_FIELDS = (
     "case_number",
@@ -61,136 +52,6 @@ NUMERIC_FIELDS = frozenset(
         "days_since_action",
     }
 )
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    """A stored case with its materialized limitation summary (independent of any day)."""
-
-    case_number: str
-    case_type: str
-    statute: str | None
-    culpability: str | None
-    status: str
-    is_open: bool
-    center: str | None
-    port_code: str | None
-    importer_name: str | None
-    importer_number: str | None
-    violation_date: date | None
-    discovery_date: date | None
-    initiated_date: date | None
-    last_action_date: date | None
-    sol_date: date | None
-    assessed_cents: int | None
-    collected_cents: int | None
-    rule: str | None
-    limitation_date: date | None
-    last_limitation_date: date | None
-    fallback_date: date | None
-    last_fallback_date: date | None
-    missing_field: str | None
-    flags: frozenset[str]
-    entries_total: int
-    entries_loss_cents: int
-    waivers_total: int
-
-    @property
-    def uncollected_cents(self) -> int | None:
-        """Assessed less collected, never below zero; None when nothing was assessed."""
-        if self.assessed_cents is None:
-            return None
-        return max(0, self.assessed_cents - (self.collected_cents or 0))
-
-    def needs_clocks(self, today: date) -> bool:
-        """Whether only the per-entry clocks can say where the case stands on `today`."""
-        return any(
-            stand_from_summary(first, last, today, entries_total=0, entries_loss_cents=0) is None
-            for first, last in (
-                (self.limitation_date, self.last_limitation_date),
-                (self.fallback_date, self.last_fallback_date),
-            )
-        )
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """A case on one day: where its limit stands and which alerts it raises."""
-
-    record: CaseRecord
-    today: date
-    standing: Standing
-    fallback: Standing | None
-    alerts: tuple[AlertKind, ...]
-    days_idle: int | None
-
-
-def _standing_of(limitation: Limitation, today: date, record: CaseRecord) -> Standing:
-    clocks = [(clock.limit, clock.loss_cents) for clock in limitation.clocks]
-    return stand(
-        clocks,
-        today,
-        per_entry=bool(limitation.entry_clocks),
-        entries_total=record.entries_total,
-        entries_loss_cents=record.entries_loss_cents,
-    )
-
-
-def assess(
-    record: CaseRecord,
-    today: date,
-    thresholds: Thresholds,
-    limitation: Limitation | None = None,
-) -> Assessment:
-    """Assess `record` on `today`. `limitation` is needed when `record.needs_clocks(today)`."""
-    standing = stand_from_summary(
-        record.limitation_date,
-        record.last_limitation_date,
-        today,
-        entries_total=record.entries_total,
-        entries_loss_cents=record.entries_loss_cents,
-    )
-    fallback: Standing | None = None
-    if record.fallback_date is not None:
-        fallback = stand_from_summary(
-            record.fallback_date,
-            record.last_fallback_date,
-            today,
-            entries_total=0,
-            entries_loss_cents=0,
-        )
-    if standing is None or (record.fallback_date is not None and fallback is None):
-        if limitation is None:
-            raise ValueError(f"{record.case_number}: per-entry clocks are needed on {today}")
-        if standing is None:
-            standing = _standing_of(limitation, today, record)
-        if fallback is None and limitation.fallback is not None:
-            fallback = _standing_of(limitation.fallback, today, record)
-    days_idle = days_since_action(record.last_action_date, record.initiated_date, today)
-    alerts = classify(
-        is_open=record.is_open,
-        standing=standing,
-        missing=record.missing_field,
-        recorded_sol=record.sol_date,
-        flags=record.flags,
-        days_idle=days_idle,
-        thresholds=thresholds,
-    )
-    return Assessment(record, today, standing, fallback, alerts, days_idle)
-
-
-def urgency(assessment: Assessment) -> tuple[int, int, str]:
-    """Most urgent first: no computable date (it may already have run), then fewest days left."""
-    days = assessment.standing.days_remaining
-    return (0 if days is None else 1, days or 0, assessment.record.case_number)
-
-
-def dollars(cents: int | None) -> str | None:
-    if cents is None:
-        return None
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(cents), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 def _iso(day: date | None) -> str | None:

@@ -8,9 +8,10 @@ from datetime import date
 from typing import Any
 
 from solwatch.core.alerts import AlertKind
+from solwatch.core.assessment import Assessment
 from solwatch.core.centers import CENTERS, SPECIAL
 from solwatch.core.facts import Status
-from solwatch.reports.rows import Assessment, dollars
+from solwatch.core.money import dollars
 
 CENTER_ORDER = {code: index for index, code in enumerate([*CENTERS, *SPECIAL])}
 STAT_KEYS = (

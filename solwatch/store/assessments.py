@@ -11,8 +11,8 @@ from typing import Any
 from sqlmodel import Session, col, or_
 
 from solwatch.core.alerts import AlertKind, Thresholds
+from solwatch.core.assessment import Assessment, CaseRecord, assess, urgency
 from solwatch.core.limitations import compute_limitation
-from solwatch.reports.rows import Assessment, CaseRecord, assess, urgency
 from solwatch.store.cases import Case, iter_records, load_facts
 
 # What puts a case on the at-risk list when no --kind is given: the clock and the data that

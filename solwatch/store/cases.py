@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from solwatch.core.assessment import CaseRecord
 from solwatch.core.facts import (
     CaseFacts,
     CaseType,
@@ -39,7 +40,6 @@ from solwatch.core.facts import (
     Waiver,
 )
 from solwatch.core.limitations import compute_limitation, summarize
-from solwatch.reports.rows import CaseRecord
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
 RULES_VERSION = 1

@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.core.facts import CaseType, Status
-from solwatch.reports.rows import dollars
+from solwatch.core.money import dollars
 from solwatch.store.cases import (
     CHILD_TABLES,
     Case,

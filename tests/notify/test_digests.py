@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from solwatch.core.alerts import AlertKind, Thresholds
+from solwatch.core.assessment import Assessment, CaseRecord, assess
 from solwatch.notify.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
-from solwatch.reports.rows import Assessment, CaseRecord, assess
 
 TODAY = date(2026, 11, 24)
 ROUTING = Routing(

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from solwatch.core.alerts import AlertKind, Thresholds
-from solwatch.reports.rows import urgency
+from solwatch.core.assessment import urgency
 from solwatch.store.assessments import DEFAULT_AT_RISK, assess_cases, iter_at_risk
 from solwatch.store.cases import make_engine
 from tests.conftest import Cli
