@@ -22,7 +22,7 @@ from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.core.alerts import AlertKind
 from solwatch.core.assessment import Assessment, assess
 from solwatch.core.centers import center_label, normalize_center
-from solwatch.core.dates import parse_date, today_in, weekday_name
+from solwatch.core.dates import parse_date, weekday_name
 from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
 from solwatch.core.money import dollars
@@ -49,6 +49,13 @@ EXIT_JOB_FAILED = 3
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def today_in(timezone: str) -> date:
+    """Today's date in `timezone` (an IANA name); the one place the clock is read for dates."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 class Failure(click.ClickException):

@@ -7,7 +7,7 @@ calendar day, whatever the hour or time zone.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache, lru_cache
 
 import holidays
@@ -77,13 +77,6 @@ def parse_date(text: str) -> date:
     except ValueError as exc:
         raise ValueError(f"not a real date: {text!r} ({exc})") from None
     raise ValueError(f"not a date: {text!r} (expected YYYY-MM-DD or MM/DD/YYYY)")
-
-
-def today_in(timezone: str) -> date:
-    """Today's date in `timezone` (an IANA name); the one place the clock is read for dates."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def weekday_name(day: date) -> str:
