@@ -27,7 +27,7 @@ from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
 from solwatch.core.money import dollars
 from solwatch.notify.mailer import Mailer, make_mailer
-from solwatch.reports.exports import write_bytes_file, write_cear_files, write_csv_file
+from solwatch.reports.exports import export_cear, write_bytes_file, write_csv_file
 from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv, write_json_list
 from solwatch.reports.stats import STAT_KEYS, tally
 from solwatch.store import schema
@@ -579,31 +579,26 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
 @click.option("--xlsx", is_flag=True, help="Also write a typed .xlsx twin of each CSV.")
 @AS_OF
 @pass_app
-def export_cear(
+def export_cear_command(
     app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
 ) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
-    from solwatch.reports.cear import month_as_of, month_bounds
-    from solwatch.store.assessments import iter_by_urgency
-    from solwatch.store.cases import waivers_signed_between
+    from solwatch.reports.cear import month_as_of
 
     try:
         day = month_as_of(month, app.today(as_of))
-        first, last = month_bounds(month)
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
-    conditions: list[Any] = [col(Case.is_open).is_(True)]
-    code = _center_option(center)
-    if center is not None:
-        conditions.append(Case.center == code)
+    centers = () if center is None else (_center_option(center),)
     with app.session() as session:
-        written, _ = write_cear_files(
+        written, _ = export_cear(
             folder,
             month,
             day,
-            iter_by_urgency(day, app.settings.alerts.thresholds, session=session, where=conditions),
+            app.settings.alerts.thresholds,
+            session=session,
             offices=app.offices,
-            waivers_in_month=waivers_signed_between(first, last, session=session),
+            centers=centers,
             xlsx=xlsx,
         )
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
@@ -689,7 +684,8 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 @pass_app
 def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
-    from solwatch.notify.monthly import previous_month, run_monthly
+    from solwatch.notify.jobs import run_monthly
+    from solwatch.notify.monthly import previous_month
     from solwatch.reports.cear import month_as_of
 
     today = app.today(as_of)
@@ -825,43 +821,18 @@ def unack(app: App, ack_id: int) -> None:
 def serve(app: App) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
     finishes the current run)."""
-    from solwatch.notify.jobs import retry_due, run_daily
+    from solwatch.notify.jobs import serve as run_jobs
     from solwatch.notify.scheduler import SchedulerBusy
-    from solwatch.notify.scheduler import serve as run_scheduler
 
     settings = app.settings
     app.require_schema()
-    mailer = app.mailer()
-
-    def daily() -> None:
-        today = today_in(settings.schedule.timezone)
-        report = run_daily(app.engine, settings, today, mailer=mailer, now=_utc_now)
-        click.echo(report.summary(), err=True)
-
-    def monthly() -> None:
-        from solwatch.notify.monthly import previous_month, run_monthly
-
-        today = today_in(settings.schedule.timezone)
-        report = run_monthly(
-            app.engine, settings, previous_month(today), today, mailer=mailer, now=_utc_now
-        )
-        click.echo(report.summary(), err=True)
-
-    def retry() -> None:
-        sent, failed = retry_due(app.engine, settings, mailer=mailer, now=_utc_now)
-        if sent or failed:
-            click.echo(f"retried: sent {sent}, failed {len(failed)}", err=True)
-
     try:
-        run_scheduler(
+        run_jobs(
             app.engine,
-            daily_at=settings.schedule.daily_at,
-            timezone=settings.schedule.timezone,
-            run_daily=daily,
-            run_monthly=monthly,
-            cear_day=settings.schedule.cear_day,
-            retry=retry,
+            settings,
+            mailer=app.mailer(),
             now=_utc_now,
+            today=lambda: today_in(settings.schedule.timezone),
             log=lambda text: click.echo(text, err=True),
         )
     except SchedulerBusy as error:

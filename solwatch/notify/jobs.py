@@ -1,27 +1,26 @@
-"""The daily alert job: plan today's digests, record them in the ledger, send what is due.
+"""The mail jobs: plan the day's digests or the month's package, record them in the ledger,
+send what is due. Both jobs run through here, so neither depends on the other.
 
-Order matters for "never lost, never twice": a digest is recorded (with its rendered message)
-before any send; a send is claimed with a conditional UPDATE and marked when it completes; a
-claim left behind by a crash is retried later, so a crash can at worst repeat one digest.
+Order matters for "never lost, never twice": a message is recorded (rendered) before any
+send; a send is claimed with a conditional UPDATE and marked when it completes; a claim left
+behind by a crash is retried later, so a crash can at worst repeat one message.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
-from solwatch.core.alerts import AlertKind
-from solwatch.core.assessment import Assessment
-from solwatch.notify.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
+from solwatch.notify import daily, monthly
+from solwatch.notify.digests import Digest
 from solwatch.notify.ledger import (
     FAILED,
     PENDING,
@@ -30,17 +29,15 @@ from solwatch.notify.ledger import (
     SUPERSEDED,
     Notice,
     NoticeItem,
-    active_acks,
     backoff,
     claim,
     job_run,
-    last_sent,
 )
 from solwatch.notify.mailer import Mailer, MailError
-from solwatch.notify.render import Rendered, build_message, render_digest, template_env
-from solwatch.reports.calendar_export import Deadline, build_calendar
-from solwatch.store.assessments import iter_at_risk
-from solwatch.store.cases import Case
+from solwatch.notify.render import Mailing, build_message, slug
+from solwatch.notify.scheduler import serve as run_scheduler
+from solwatch.reports.cear import month_as_of, month_bounds
+from solwatch.reports.exports import export_cear
 
 Clock = Callable[[], datetime]
 
@@ -73,86 +70,36 @@ class DailyReport:
         return "\n".join(lines)
 
 
-def routing_of(settings: Settings) -> Routing:
-    routing = settings.routing
-    return Routing(
-        centers={code: route.to for code, route in routing.centers.items()},
-        ports={code: (route.office, route.to) for code, route in routing.ports.items()},
-        fallback=routing.fallback,
-        escalation=routing.escalation,
-    )
+@dataclass
+class MonthlyReport:
+    month: str
+    as_of: date
+    files: list[str] = field(default_factory=list)
+    recorded: int = 0
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
 
-
-def policy_of(settings: Settings) -> Policy:
-    alerts = settings.alerts
-    return Policy(alerts.ladder, alerts.repeat_expired_days, alerts.escalate_within_days)
-
-
-def plan(
-    settings: Settings, today: date, *, session: Session
-) -> tuple[list[Digest], int, Counter[str]]:
-    """Today's digests, the number of open cases, and alerts by kind (acknowledged ones
-    excluded)."""
-    thresholds = settings.alerts.thresholds
-    muted: dict[str, set[AlertKind]] = {}
-    for ack in active_acks(today, session=session):
-        muted.setdefault(ack.case_number, set()).add(AlertKind(ack.kind))
-    counted: Counter[str] = Counter()
-
-    def counting() -> Iterator[Assessment]:
-        for assessment in iter_at_risk(
-            today,
-            thresholds,
-            session=session,
-            within=max(settings.alerts.ladder),
-            kinds=DIGEST_KINDS,
-        ):
-            quiet = muted.get(assessment.record.case_number, set())
-            counted.update(
-                a.value for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet
-            )
-            yield assessment
-
-    digests = plan_digests(
-        counting(),
-        today=today,
-        routing=routing_of(settings),
-        policy=policy_of(settings),
-        sent=last_sent(today, session=session),
-        muted={number: frozenset(kinds) for number, kinds in muted.items()},
-    )
-    scanned = session.exec(
-        select(func.count()).select_from(Case).where(col(Case.is_open).is_(True))
-    ).one()
-    return digests, scanned, counted
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    def summary(self) -> str:
+        where = self.files[0].rsplit("/", 1)[0] if self.files else "-"
+        lines = [
+            f"CEAR package for {self.month} (as of {self.as_of.isoformat()})",
+            f"  files: {len(self.files)} in {where}",
+            f"  messages recorded: {self.recorded}; sent: {self.sent}; failed: {len(self.failed)}",
+        ]
+        lines += [f"  failed: {failure}" for failure in self.failed]
+        return "\n".join(lines)
 
 
 def record_notices(
-    rendered: Rendered,
-    *,
-    day: date,
-    audience: str,
-    audience_name: str,
-    addresses: Sequence[tuple[str, str]],
-    id_prefix: str,
-    attachments: Sequence[tuple[str, bytes, str]],
-    carried: dict[str, int],
-    items: Sequence[tuple[str, str]] = (),
-    supersede: bool = False,
-    settings: Settings,
-    now: datetime,
-    session: Session,
+    mailing: Mailing, *, settings: Settings, now: datetime, session: Session
 ) -> bool:
-    """Record one message as notices, one per (address, role), with the (case number, reason)
+    """Record one mailing as notices, one per (address, role), with the (case number, reason)
     items it carries, in one transaction. False if it was recorded already (by an earlier or a
     concurrent run). With `supersede`, older unsent notices to the audience are superseded:
     this message carries their news."""
+    day, audience, rendered = mailing.day, mailing.audience, mailing.rendered
     try:
-        for index, (address, role) in enumerate(addresses):
+        for index, (address, role) in enumerate(mailing.addresses):
             session.add(
                 Notice(
                     day=day,
@@ -164,21 +111,21 @@ def record_notices(
                         rendered,
                         sender=settings.mail.sender,
                         to=address,
-                        audience=audience_name,
-                        message_id=f"<{id_prefix}.{index}@solwatch>",
+                        audience=mailing.audience_name,
+                        message_id=f"<{mailing.id_prefix}.{index}@solwatch>",
                         when=now,
-                        attachments=attachments,
+                        attachments=mailing.attachments,
                     ),
-                    carried=json.dumps(carried),
+                    carried=json.dumps(mailing.carried),
                     created_at=now,
                     next_attempt_at=now,
                 )
             )
-        for number, reason in items:
+        for number, reason in mailing.items:
             session.add(
                 NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
             )
-        if supersede:
+        if mailing.supersede:
             session.execute(
                 update(Notice)
                 .where(
@@ -196,62 +143,17 @@ def record_notices(
 
 
 def record(
-    digests: list[Digest], settings: Settings, now: datetime, *, session: Session
+    mailings: Iterable[Mailing], settings: Settings, now: Clock, *, session: Session
 ) -> tuple[int, int]:
-    """Write each digest's notices and new items; returns how many notices were recorded and
-    how many digests had been recorded already."""
-    env = template_env()
+    """Record each mailing's notices and items; returns how many notices were recorded and
+    how many mailings had been recorded already."""
     recorded = already = 0
-    for digest in digests:
-        audience = digest.audience
-        addresses = [(a, "to") for a in audience.to] + [(a, "cc") for a in digest.cc]
-        if record_notices(
-            render_digest(digest, env),
-            day=digest.day,
-            audience=audience.key,
-            audience_name=audience.name,
-            addresses=addresses,
-            id_prefix=f"{digest.day.isoformat()}.{slug(audience.key)}",
-            attachments=_calendar_attachment(digest),
-            carried={section.key: section.count for section in digest.sections},
-            items=digest.new_reasons,
-            supersede=True,
-            settings=settings,
-            now=now,
-            session=session,
-        ):
-            recorded += len(addresses)
+    for mailing in mailings:
+        if record_notices(mailing, settings=settings, now=now(), session=session):
+            recorded += len(mailing.addresses)
         else:
             already += 1
     return recorded, already
-
-
-CALENDAR_WITHIN = 90
-
-
-def _calendar_attachment(digest: Digest) -> list[tuple[str, bytes, str]]:
-    """An .ics of the digest's cases whose limit falls in the next CALENDAR_WITHIN days, so the
-    last stretch is in people's calendars; none when there are no such cases."""
-    deadlines = [
-        Deadline(
-            line.case_number,
-            line.importer_name,
-            line.center,
-            line.port_code,
-            line.rule,
-            line.limitation_date,
-            line.uncollected_cents,
-        )
-        for section in digest.sections
-        for line in section.lines
-        if line.limitation_date is not None
-        and line.days_remaining is not None
-        and 0 <= line.days_remaining <= CALENDAR_WITHIN
-    ]
-    if not deadlines:
-        return []
-    name = f"deadlines-{digest.day.isoformat()}.ics"
-    return [(name, build_calendar(deadlines, digest.day), "text/calendar")]
 
 
 def send_due(
@@ -302,15 +204,47 @@ def run_daily(
     """The whole daily job once; safe to run again the same day and to run twice at once."""
     report = DailyReport(today, dry_run=dry_run)
     with Session(engine) as session:
-        digests, report.scanned, report.alerts = plan(settings, today, session=session)
+        digests, report.scanned, report.alerts = daily.plan(settings, today, session=session)
         report.digests = digests
         if dry_run:
             return report
         with job_run("daily", today, now, session=session) as run:
-            report.planned, report.already = record(digests, settings, now(), session=session)
+            report.planned, report.already = record(
+                daily.mailings(digests), settings, now, session=session
+            )
             report.sent, report.failed = send_due(mailer, settings, now, session=session)
             run.summary = json.dumps(
                 {"digests": len(digests), "sent": report.sent, "failed": len(report.failed)}
+            )
+    return report
+
+
+def run_monthly(
+    engine: Engine, settings: Settings, month: str, today: date, *, mailer: Mailer, now: Clock
+) -> MonthlyReport:
+    """Write the month's files under `[cear] folder`/MONTH and mail each Center its own."""
+    as_of = month_as_of(month, today)
+    first, _ = month_bounds(month)
+    offices = {code: route.office for code, route in settings.routing.ports.items()}
+    report = MonthlyReport(month, as_of)
+    with Session(engine) as session:
+        written, centers = export_cear(
+            settings.cear.folder / month,
+            month,
+            as_of,
+            settings.alerts.thresholds,
+            session=session,
+            offices=offices,
+            xlsx=settings.cear.xlsx,
+        )
+        report.files = [str(path) for path, _ in written]
+        with job_run("monthly", first, now, session=session) as run:
+            report.recorded, _ = record(
+                monthly.mailings(centers, month, as_of, settings), settings, now, session=session
+            )
+            report.sent, report.failed = send_due(mailer, settings, now, session=session)
+            run.summary = json.dumps(
+                {"files": len(report.files), "sent": report.sent, "failed": len(report.failed)}
             )
     return report
 
@@ -322,3 +256,45 @@ def retry_due(
     daily runs so a failed digest is not left waiting until the next morning."""
     with Session(engine) as session:
         return send_due(mailer, settings, now, session=session)
+
+
+def serve(
+    engine: Engine,
+    settings: Settings,
+    *,
+    mailer: Mailer,
+    now: Clock,
+    today: Callable[[], date],
+    log: Callable[[str], None],
+) -> None:
+    """The daily job at `daily_at`, the monthly package for last month on `cear_day`, and
+    retries in between, until stopped; raises SchedulerBusy if another scheduler holds the
+    database. Each run's summary goes to `log`."""
+
+    def run_today() -> None:
+        report = run_daily(engine, settings, today(), mailer=mailer, now=now)
+        log(report.summary())
+
+    def run_last_month() -> None:
+        day = today()
+        report = run_monthly(
+            engine, settings, monthly.previous_month(day), day, mailer=mailer, now=now
+        )
+        log(report.summary())
+
+    def retry() -> None:
+        sent, failed = retry_due(engine, settings, mailer=mailer, now=now)
+        if sent or failed:
+            log(f"retried: sent {sent}, failed {len(failed)}")
+
+    run_scheduler(
+        engine,
+        daily_at=settings.schedule.daily_at,
+        timezone=settings.schedule.timezone,
+        run_daily=run_today,
+        run_monthly=run_last_month,
+        cear_day=settings.schedule.cear_day,
+        retry=retry,
+        now=now,
+        log=log,
+    )

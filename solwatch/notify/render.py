@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -63,6 +64,28 @@ class Rendered:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True)
+class Mailing:
+    """A rendered message for one audience on one day, before it is recorded: one notice per
+    (address, role), carrying the (case number, reason) items; `carried` counts what it holds.
+    With `supersede` it carries the news of the audience's older unsent notices."""
+
+    rendered: Rendered
+    day: date
+    audience: str
+    audience_name: str
+    addresses: tuple[tuple[str, str], ...]
+    id_prefix: str
+    attachments: tuple[tuple[str, bytes, str], ...]
+    carried: dict[str, int]
+    items: tuple[tuple[str, str], ...] = ()
+    supersede: bool = False
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
 
 
 def render_digest(digest: Digest, env: Environment) -> Rendered:

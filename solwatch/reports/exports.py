@@ -9,7 +9,9 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from sqlmodel import Session
 
+from solwatch.core.alerts import Thresholds
 from solwatch.core.assessment import Assessment
 from solwatch.reports.cear import (
     CEAR_FIELDS,
@@ -18,9 +20,12 @@ from solwatch.reports.cear import (
     CenterSummary,
     cear_row,
     file_key,
+    month_bounds,
 )
 from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write_csv
 from solwatch.reports.stats import CENTER_ORDER
+from solwatch.store.assessments import iter_open
+from solwatch.store.cases import waivers_signed_between
 
 
 def write_bytes_file(path: Path, data: bytes) -> Path:
@@ -96,6 +101,31 @@ def write_cear_files(
         workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
         written.append((workbook, summary[1]))
     return written, {key: summaries[key] for key in order}
+
+
+def export_cear(
+    folder: Path,
+    month: str,
+    as_of: date,
+    thresholds: Thresholds,
+    *,
+    session: Session,
+    offices: Mapping[str, str],
+    centers: Sequence[str | None] = (),
+    xlsx: bool = False,
+) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
+    """The CEAR files of `month` in `folder`, from the store's open cases assessed on `as_of`
+    (only those of `centers` when given); see write_cear_files."""
+    first, last = month_bounds(month)
+    return write_cear_files(
+        folder,
+        month,
+        as_of,
+        iter_open(as_of, thresholds, session=session, centers=centers),
+        offices=offices,
+        waivers_in_month=waivers_signed_between(first, last, session=session),
+        xlsx=xlsx,
+    )
 
 
 DATE_FIELDS = frozenset(

@@ -4,7 +4,7 @@ where per-entry deadlines straddle the day."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -134,6 +134,21 @@ def iter_by_urgency(
                 heapq.heappush(waiting, (key, case_id, assessment))
     while waiting:
         yield heapq.heappop(waiting)[2]
+
+
+def iter_open(
+    today: date,
+    thresholds: Thresholds,
+    *,
+    session: Session,
+    centers: Sequence[str | None] = (),
+) -> Iterator[Assessment]:
+    """Every open case, most urgent first, streamed; only those of `centers` when given (None
+    stands for the cases with no Center)."""
+    conditions: list[Any] = [col(Case.is_open).is_(True)]
+    if centers:
+        conditions.append(or_(*(Case.center == code for code in centers)))
+    yield from iter_by_urgency(today, thresholds, session=session, where=conditions)
 
 
 def _qualifies(assessment: Assessment, wanted: frozenset[AlertKind], within: int) -> bool:
