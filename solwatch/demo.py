@@ -1,18 +1,32 @@
 """Sample SEACATS-style extracts: a few named scenarios that show every rule and alert, then
-realistic random cases. Deterministic for a given seed; streams, so it can write millions."""
+realistic random cases. Deterministic for a given seed; streams, so it can write millions.
+
+`solwatch demo` writes one, imports it (`import_sample`) and shows a day on it (`demo_day`).
+"""
 
 from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from solwatch.config import Settings
+from solwatch.core.assessment import Assessment
 from solwatch.core.dates import add_years
-from solwatch.store.extract import COLUMNS
+from solwatch.notify.jobs import DailyReport, run_daily
+from solwatch.notify.mailer import FileMailer
+from solwatch.reports.stats import CenterTotals, tally
+from solwatch.store.assessments import assess_cases, at_risk
+from solwatch.store.extract import COLUMNS, extract_files
+from solwatch.store.importer import ImportReport, import_extracts
+from solwatch.store.schema import upgrade
 
 PORTS = {  # port code -> the Center its trade most often belongs to, for plausible data
     "1001": "CEE001",
@@ -308,3 +322,35 @@ def write_sample(folder: Path, *, today: date, count: int, seed: int = 1621) -> 
     finally:
         for handle in handles.values():
             handle.close()
+
+
+def import_sample(engine: Engine, folder: Path, *, today: date, now: datetime) -> ImportReport:
+    """Create or upgrade the schema, then import the sample extract written to `folder`."""
+    upgrade(engine)
+    with Session(engine) as session:
+        report, _ = import_extracts(extract_files((folder,)), session=session, as_of=today, now=now)
+    return report
+
+
+@dataclass(frozen=True)
+class DemoDay:
+    """What the demo shows of `today`: the cases due within 90 days or needing attention, the
+    overall totals, and the daily run that wrote the digests to the outbox."""
+
+    at_risk: list[Assessment]
+    total: CenterTotals
+    daily: DailyReport
+
+
+def demo_day(
+    engine: Engine, settings: Settings, today: date, *, now: Callable[[], datetime]
+) -> DemoDay:
+    """The at-risk list and the totals on `today`, then one daily run into the outbox folder,
+    whatever the configured transport."""
+    thresholds = settings.alerts.thresholds
+    with Session(engine) as session:
+        found = at_risk(today, thresholds, session=session, within=90)
+        _, total = tally(assess_cases(today, thresholds, session=session), (today, today))
+    outbox = FileMailer(settings.mail.outbox_dir)
+    daily = run_daily(engine, settings, today, mailer=outbox, now=now)
+    return DemoDay(found, total, daily)

@@ -128,3 +128,8 @@ def build_calendar(deadlines: Iterable[Deadline], today: date) -> bytes:
                 )
             )
     return bytes(calendar.to_ical())
+
+
+def calendar_of(assessments: Iterable[Assessment], today: date) -> bytes:
+    """The calendar of the open cases among `assessments`."""
+    return build_calendar(filter(None, map(deadline_of, assessments)), today)

@@ -26,6 +26,7 @@ from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write
 from solwatch.reports.stats import CENTER_ORDER
 from solwatch.store.assessments import iter_open
 from solwatch.store.cases import waivers_signed_between
+from solwatch.store.extract import Row, RowError
 
 
 def write_bytes_file(path: Path, data: bytes) -> Path:
@@ -101,6 +102,25 @@ def write_cear_files(
         workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
         written.append((workbook, summary[1]))
     return written, {key: summaries[key] for key in order}
+
+
+def write_rejects(path: Path, rejected: Iterable[tuple[RowError, Row]]) -> None:
+    """The rows an import skipped, with the file, line, column and reason of each, as CSV."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        write_csv(
+            handle,
+            ("file", "line", "column", "reason", "row"),
+            (
+                {
+                    "file": error.path,
+                    "line": error.line,
+                    "column": error.column,
+                    "reason": error.reason,
+                    "row": ",".join(row.cells),
+                }
+                for error, row in rejected
+            ),
+        )
 
 
 def export_cear(

@@ -10,6 +10,7 @@ from typing import IO, Any
 from solwatch.core.assessment import Assessment
 from solwatch.core.dates import file_by_date
 from solwatch.core.money import dollars
+from solwatch.core.steps import Step
 
 CASE_FIELDS = (
     "case_number",
@@ -91,6 +92,14 @@ def case_row(assessment: Assessment, offices: Mapping[str, str]) -> dict[str, An
         "entries_expired_loss_amount": dollars(standing.expired_loss_cents),
         "missing_field": record.missing_field,
     }
+
+
+def step_rows(steps: Iterable[Step]) -> list[dict[str, Any]]:
+    """The `explanation` of `show --format json`: each step's text, source and running date."""
+    return [
+        {"text": s.text, "source": s.source, "date": s.result.isoformat() if s.result else None}
+        for s in steps
+    ]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

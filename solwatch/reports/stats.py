@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from solwatch.core.alerts import AlertKind
 from solwatch.core.assessment import Assessment
 from solwatch.core.centers import CENTERS, SPECIAL
+from solwatch.core.dates import add_years
 from solwatch.core.facts import Status
 from solwatch.core.money import dollars
 
@@ -103,3 +104,25 @@ def tally(
         sorted(centers.items(), key=lambda item: CENTER_ORDER.get(item[0] or "", len(CENTER_ORDER)))
     )
     return ordered, total
+
+
+def lost_period(today: date, start: date | None, end: date | None) -> tuple[date, date]:
+    """The period whose lost cases are counted: by default the year ending on `today`."""
+    end = end or today
+    return start or add_years(end, -1) + timedelta(days=1), end
+
+
+def stats_document(
+    today: date,
+    period: tuple[date, date],
+    centers: dict[str | None, CenterTotals],
+    total: CenterTotals,
+) -> dict[str, Any]:
+    """`stats --format json`: the totals per Center and overall, with the day and the period."""
+    return {
+        "as_of": today.isoformat(),
+        "from": period[0].isoformat(),
+        "to": period[1].isoformat(),
+        "centers": [{"center": code, **totals.as_dict()} for code, totals in centers.items()],
+        "total": total.as_dict(),
+    }

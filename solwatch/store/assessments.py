@@ -12,8 +12,10 @@ from sqlmodel import Session, col, or_
 
 from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.core.assessment import Assessment, CaseRecord, assess, urgency
+from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
-from solwatch.store.cases import Case, iter_records, load_facts
+from solwatch.core.steps import Step
+from solwatch.store.cases import Case, find_record, iter_records, load_facts
 
 # What puts a case on the at-risk list when no --kind is given: the clock and the data that
 # drives it. Action prompts and CEAR candidates are shown on listed cases and can be asked for.
@@ -149,6 +151,47 @@ def iter_open(
     if centers:
         conditions.append(or_(*(Case.center == code for code in centers)))
     yield from iter_by_urgency(today, thresholds, session=session, where=conditions)
+
+
+def limits_within(
+    today: date,
+    within: int,
+    thresholds: Thresholds,
+    *,
+    session: Session,
+    centers: Sequence[str | None] = (),
+) -> list[Assessment]:
+    """Open cases whose limitation date on `today` falls from `today` to `within` days ahead
+    (only those of `centers` when given), in storage order."""
+    horizon = today + timedelta(days=within)
+    conditions: list[Any] = [
+        col(Case.is_open).is_(True),
+        col(Case.last_limitation_date) >= today,
+        col(Case.limitation_date) <= horizon,
+    ]
+    if centers:
+        conditions.append(or_(*(Case.center == code for code in centers)))
+    return [
+        assessment
+        for assessment in assess_cases(today, thresholds, session=session, where=conditions)
+        if assessment.standing.limitation_date is not None
+        and today <= assessment.standing.limitation_date <= horizon
+    ]
+
+
+def explain_case(
+    case_number: str, today: date, thresholds: Thresholds, *, session: Session
+) -> tuple[Assessment, list[Step]] | None:
+    """One case assessed on `today`, with every step of its derivation; None if there is no
+    such case."""
+    found = find_record(case_number, session=session)
+    if found is None:
+        return None
+    case_id, record = found
+    facts = load_facts([case_id], session=session)[case_id]
+    limitation = compute_limitation(facts)
+    assessment = assess(record, today, thresholds, limitation)
+    return assessment, explain(limitation, assessment.standing, today, assessment.fallback)
 
 
 def _qualifies(assessment: Assessment, wanted: frozenset[AlertKind], within: int) -> bool:

@@ -147,6 +147,32 @@ def kind_of(path: Path) -> str:
     )
 
 
+def extract_files(paths: Iterable[Path], kind: str | None = None) -> list[tuple[Path, str]]:
+    """The extract files named by `paths`, each with its kind: a file's kind is `kind` or comes
+    from its name; a folder gives those of cases.csv, entries.csv, ... that it holds. ValueError
+    with a reason for a missing path, an empty folder or a file whose kind cannot be told."""
+    files: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            found = [
+                (path / f"{name}.csv", name) for name in KINDS if (path / f"{name}.csv").is_file()
+            ]
+            if not found:
+                raise ValueError(
+                    f"{path}: no cases.csv, entries.csv, waivers.csv, tolling.csv or "
+                    f"events.csv in this folder"
+                )
+            files += found
+        elif not path.is_file():
+            raise ValueError(f"{path}: no such file or folder")
+        else:
+            try:
+                files.append((path, kind or kind_of(path)))
+            except ExtractError as error:
+                raise ValueError(str(error)) from None
+    return files
+
+
 # --- cell parsers: text in, value out, ValueError with a reason otherwise ---------------------
 
 

@@ -9,6 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlmodel import Session
+
+from solwatch.store.cases import mark_all_pending, recompute_pending
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -33,3 +36,14 @@ def is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic(engine)).get_current_head()
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() == head
+
+
+def recompute(engine: Engine, *, everything: bool = False) -> int:
+    """Compute the cases not yet computed under the current rules, or with `everything` every
+    case (after a rules or holiday change); returns how many."""
+    with Session(engine) as session:
+        if everything:
+            mark_all_pending(session=session)
+        computed = recompute_pending(session=session)
+        session.commit()
+    return computed
