@@ -1,0 +1,81 @@
+"""Looking after the store: `init` or upgrade it, `recompute` every case, load the `demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from solwatch.cli.app import AS_OF, App, Failure, pass_app, utc_now
+from solwatch.cli.printing import print_at_risk
+from solwatch.core.money import dollars
+from solwatch.reports.rows import case_row
+from solwatch.store import schema
+
+
+@click.command()
+@pass_app
+def init(app: App) -> None:
+    """Create or upgrade the database schema and compute any cases not yet computed."""
+    try:
+        schema.upgrade(app.engine)
+    except Exception as error:
+        raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
+    app.require_schema()
+    computed = schema.recompute(app.engine)
+    click.echo(
+        f"Database ready: {app.safe_url}" + (f" ({computed} cases recomputed)" if computed else "")
+    )
+
+
+@click.command()
+@pass_app
+def recompute(app: App) -> None:
+    """Recompute every case's limitation fields (after a rules or holiday change)."""
+    app.require_schema()
+    computed = schema.recompute(app.engine, everything=True)
+    click.echo(f"Recomputed {computed} cases.")
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("solwatch-demo"),
+    show_default=True,
+    help="Where to write the sample extract.",
+)
+@click.option("--cases", "count", type=click.IntRange(min=20), default=300, show_default=True)
+@AS_OF
+@pass_app
+def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
+    """Sample data on the configured database (default: ./solwatch.db), then the at-risk
+    table and the stats."""
+    from solwatch.demo import demo_day, import_sample, write_sample
+
+    today = app.today(as_of)
+    write_sample(folder, today=today, count=count)
+    click.echo(f"Sample extract of {count} cases written to {folder}/")
+    report = import_sample(app.engine, folder, today=today, now=utc_now())
+    if not report.committed:
+        for error in report.errors[:20]:
+            click.echo(str(error), err=True)
+        raise Failure("the sample extract did not import")
+    click.echo(f"Imported into {app.safe_url}.")
+    day = demo_day(app.engine, app.settings, today, now=utc_now)
+    print_at_risk(app.out, [case_row(a, app.offices) for a in day.at_risk[:25]], today)
+    click.echo(
+        f"(first 25 of {len(day.at_risk)} cases due within 90 days or needing attention; "
+        f"see `solwatch at-risk`)"
+    )
+    click.echo(day.daily.summary())
+    outbox = app.settings.mail.outbox_dir
+    click.echo(f"Digests written to {outbox}/ (open the .eml files in a mail client).")
+    total = day.total
+    click.echo(
+        f"Open: {total.open}; expired: {total.expired} "
+        f"(${dollars(total.expired_uncollected_cents)} uncollected); blank SOL: "
+        f"{total.blank_sol}; due within 90 days: {total.due_90}, within 365: "
+        f"{total.due_365}. Per Center: `solwatch stats`."
+    )

@@ -1,0 +1,74 @@
+"""The mail jobs: `run-daily` and `run-monthly` once, or `serve` them on schedule."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from solwatch.cli.app import AS_OF, EXIT_JOB_FAILED, App, Failure, pass_app, today_in, utc_now
+from solwatch.cli.printing import print_daily
+
+
+@click.command(name="run-daily")
+@AS_OF
+@click.option("--dry-run", is_flag=True, help="Plan and print; record and send nothing.")
+@pass_app
+def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
+    """The daily alert job, once: digests to every Center and FP&F office with news."""
+    from solwatch.notify.jobs import run_daily
+
+    today = app.today(as_of)
+    app.require_schema()
+    report = run_daily(
+        app.engine, app.settings, today, mailer=app.mailer(), now=utc_now, dry_run=dry_run
+    )
+    print_daily(report)
+    if report.failed:
+        sys.exit(EXIT_JOB_FAILED)
+
+
+@click.command(name="run-monthly")
+@click.option("--month", metavar="YYYY-MM", help="The month to report (default: last month).")
+@AS_OF
+@pass_app
+def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
+    """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
+    from solwatch.notify.jobs import run_monthly
+    from solwatch.notify.monthly import previous_month
+    from solwatch.reports.cear import month_as_of
+
+    today = app.today(as_of)
+    month = month or previous_month(today)
+    try:
+        month_as_of(month, today)
+    except ValueError as error:
+        raise Failure(f"--month: {error}") from None
+    app.require_schema()
+    report = run_monthly(app.engine, app.settings, month, today, mailer=app.mailer(), now=utc_now)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(EXIT_JOB_FAILED)
+
+
+@click.command()
+@pass_app
+def serve(app: App) -> None:
+    """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
+    finishes the current run)."""
+    from solwatch.notify.jobs import serve as run_jobs
+    from solwatch.notify.scheduler import SchedulerBusy
+
+    settings = app.settings
+    app.require_schema()
+    try:
+        run_jobs(
+            app.engine,
+            settings,
+            mailer=app.mailer(),
+            now=utc_now,
+            today=lambda: today_in(settings.schedule.timezone),
+            log=lambda text: click.echo(text, err=True),
+        )
+    except SchedulerBusy as error:
+        raise Failure(str(error)) from None

@@ -1,0 +1,190 @@
+"""How the commands print: the case view, the tables, the import's progress and summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from solwatch.core.assessment import Assessment
+from solwatch.core.centers import center_label
+from solwatch.core.dates import weekday_name
+from solwatch.core.steps import Step
+from solwatch.reports.stats import STAT_KEYS, CenterTotals
+from solwatch.store.importer import ImportReport
+
+if TYPE_CHECKING:
+    from solwatch.notify.jobs import DailyReport
+    from solwatch.notify.ledger import Ack
+
+
+def stdout_console() -> Console:
+    """Standard output; wide when it is a file or pipe, so no case number is ever cut."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=200)
+    return console
+
+
+def print_case(row: dict[str, Any], assessment: Assessment, today: date, steps: list[Step]) -> None:
+    def show_value(value: Any) -> str:
+        return "blank" if value in (None, "") else str(value)
+
+    limit = assessment.standing.limitation_date
+    echo = click.echo
+    echo(f"Case {row['case_number']}  {row['status']}")
+    echo(
+        f"  {row['case_type']}, statute {show_value(row['statute'])}, culpability "
+        f"{show_value(row['culpability'])}"
+    )
+    echo(f"  importer {show_value(row['importer_name'])} ({show_value(row['importer_number'])})")
+    echo(
+        f"  Center {center_label(row['center'])}; port {show_value(row['port_code'])}; "
+        f"FP&F office {show_value(row['fpf_office'])}"
+    )
+    echo(f"Rule: {show_value(row['rule'])}")
+    if limit is None:
+        echo(f"Limitation date: none: {row['missing_field']} is blank")
+    else:
+        days = row["days_remaining"]
+        when = f"{days} days remaining" if days >= 0 else f"passed {-days} days ago"
+        echo(
+            f"Limitation date: {row['limitation_date']} ({weekday_name(limit)}), file by "
+            f"{row['file_by_date']}: {when} as of {today.isoformat()}"
+        )
+    if row["fallback_limitation_date"]:
+        echo(f"Fallback if fraud is not proven: {row['fallback_limitation_date']}")
+    echo(f"Recorded SOL date: {show_value(row['recorded_sol_date'])}")
+    echo(
+        f"Entries: {row['entries_total']} ({row['entries_expired']} past the limit, "
+        f"${row['entries_expired_loss_amount']} loss of revenue); waivers: {row['waivers']}"
+    )
+    echo(
+        f"Amounts: assessed ${show_value(row['assessed_amount'])}, collected "
+        f"${show_value(row['collected_amount'])}, uncollected "
+        f"${show_value(row['uncollected_amount'])}"
+    )
+    echo(f"Alerts: {', '.join(row['alerts']) or 'none'}")
+    echo("")
+    echo("How the date was derived:")
+    for number, step in enumerate(steps, 1):
+        echo(f"  {number}. {step.text}")
+        echo(f"     [{step.source}]")
+
+
+def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> None:
+    table = Table(
+        title=f"At-risk cases as of {today.isoformat()}: {len(rows)}", title_justify="left"
+    )
+    for title in ("Case", "Center", "Port"):
+        table.add_column(title, no_wrap=True)
+    table.add_column("Importer", max_width=28)
+    for title in ("Rule", "Limit", "File by"):
+        table.add_column(title, no_wrap=True)
+    table.add_column("Days", justify="right", no_wrap=True)
+    table.add_column("Alerts")
+    table.add_column("Uncollected $", justify="right", no_wrap=True)
+    for row in rows:
+        days = row["days_remaining"]
+        table.add_row(
+            row["case_number"],
+            row["center"] or "",
+            row["port_code"] or "",
+            row["importer_name"] or "",
+            row["rule"] or "",
+            row["limitation_date"] or "-",
+            row["file_by_date"] or "-",
+            "" if days is None else str(days),
+            ", ".join(row["alerts"]),
+            row["uncollected_amount"] or "",
+            style="bold red" if "expired" in row["alerts"] else None,
+        )
+    console.print(table)
+
+
+def print_stats(
+    console: Console, today: date, centers: dict[str | None, CenterTotals], total: CenterTotals
+) -> None:
+    table = Table(title=f"Open cases by Center as of {today.isoformat()}", title_justify="left")
+    table.add_column("Center")
+    for key in STAT_KEYS:
+        table.add_column(key.replace("_", " "), justify="right")
+    for code, totals in [*centers.items(), ("Total", total)]:
+        values = totals.as_dict()
+        table.add_row(
+            center_label(code) if code != "Total" else "Total",
+            *(str(values[key]) for key in STAT_KEYS),
+            style="bold" if code == "Total" else None,
+        )
+    console.print(table)
+
+
+def print_acks(console: Console, found: Sequence[Ack], *, everything: bool) -> None:
+    table = Table(
+        title=f"Acknowledgements{' (all)' if everything else ' in force'}", title_justify="left"
+    )
+    for title in ("#", "Case", "Kind", "Until", "By", "Reason", "Lifted"):
+        table.add_column(title)
+    for entry in found:
+        table.add_row(
+            str(entry.id),
+            entry.case_number,
+            entry.kind,
+            entry.until.isoformat(),
+            entry.by,
+            entry.reason,
+            entry.lifted_at.strftime("%Y-%m-%d") if entry.lifted_at else "",
+        )
+    console.print(table)
+
+
+@contextmanager
+def import_progress() -> Iterator[tuple[Callable[[str, int, int], None], Callable[[int], None]]]:
+    """Progress bars on standard error while an import reads its files and computes dates
+    (none when standard error is not a terminal): the import's two progress callbacks."""
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(f"reading {label}", total=total)
+            bar.update(tasks[label], completed=done)
+
+        computing = bar.add_task("computing limitation dates", total=None, visible=False)
+        yield progress, lambda n: bar.update(computing, advance=n, visible=True)
+
+
+def print_import(report: ImportReport) -> None:
+    """Every problem on standard error, then each file's counts."""
+    for error in report.errors:
+        click.echo(str(error), err=True)
+    for file in report.files:
+        click.echo(
+            f"{file.path}: {file.rows} rows: {file.new} new, {file.changed} changed, "
+            f"{file.unchanged} unchanged, {file.rejected} rejected"
+        )
+
+
+def print_daily(report: DailyReport) -> None:
+    """The run's summary; for a dry run, each digest that would be sent."""
+    click.echo(report.summary())
+    for digest in report.digests if report.dry_run else ():
+        copies = f" (cc {', '.join(digest.cc)})" if digest.cc else ""
+        click.echo(
+            f"  would send: {digest.audience.name} -> {', '.join(digest.audience.to)}"
+            f"{copies}: {digest.case_count} cases, {len(digest.new_reasons)} new"
+        )

@@ -1,0 +1,163 @@
+"""Commands that report: `stats` per Center, and the `export` files (cases, CEAR, calendar)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from solwatch.cli.app import AS_OF, CENTER, App, Failure, center_option, pass_app
+from solwatch.cli.printing import print_stats
+from solwatch.core.dates import parse_date
+from solwatch.reports.exports import export_cear, write_bytes_file, write_csv_file
+from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
+from solwatch.reports.stats import lost_period, stats_document, tally
+from solwatch.store.assessments import assess_cases
+
+
+@click.command()
+@AS_OF
+@click.option(
+    "--from",
+    "from_text",
+    metavar="YYYY-MM-DD",
+    help="Start of the period for lost cases (default: a year before --as-of).",
+)
+@click.option(
+    "--to",
+    "to_text",
+    metavar="YYYY-MM-DD",
+    help="End of the period for lost cases (default: --as-of).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_app
+def stats(
+    app: App, as_of: str | None, from_text: str | None, to_text: str | None, fmt: str
+) -> None:
+    """Per-Center review: open, expired and their dollars, blank and wrong SOL dates, waivers
+    on file, due soon, and cases lost (closed after their limit without suit) in a period."""
+    today = app.today(as_of)
+    try:
+        end = parse_date(to_text) if to_text else None
+        start = parse_date(from_text) if from_text else None
+    except ValueError as error:
+        raise Failure(f"--from/--to: {error}") from None
+    start, end = lost_period(today, start, end)
+    if start > end:
+        raise Failure(f"--from {start} is after --to {end}")
+    with app.session() as session:
+        centers, total = tally(
+            assess_cases(today, app.settings.alerts.thresholds, session=session), (start, end)
+        )
+    if fmt == "json":
+        click.echo(json.dumps(stats_document(today, (start, end), centers, total), indent=2))
+        return
+    print_stats(app.out, today, centers, total)
+
+
+@click.group()
+def export() -> None:
+    """Exports for spreadsheets and meetings."""
+
+
+@export.command(name="cases")
+@AS_OF
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV file to write (default: standard output).",
+)
+@pass_app
+def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
+    """Every case with its computed fields, as CSV."""
+    today = app.today(as_of)
+    with app.session() as session:
+        rows = (
+            case_row(a, app.offices)
+            for a in assess_cases(today, app.settings.alerts.thresholds, session=session)
+        )
+        if out is None:
+            write_csv(sys.stdout, CASE_FIELDS, rows)
+            return
+        _, count = write_csv_file(out, CASE_FIELDS, rows)
+    click.echo(f"{count} cases written to {out}", err=True)
+
+
+@export.command(name="cear")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month to report.")
+@CENTER
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Folder for the CSV files.",
+)
+@click.option("--xlsx", is_flag=True, help="Also write a typed .xlsx twin of each CSV.")
+@AS_OF
+@pass_app
+def export_cear_command(
+    app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
+) -> None:
+    """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
+    from solwatch.reports.cear import month_as_of
+
+    try:
+        day = month_as_of(month, app.today(as_of))
+    except ValueError as error:
+        raise Failure(f"--month: {error}") from None
+    centers = () if center is None else (center_option(center),)
+    with app.session() as session:
+        written, _ = export_cear(
+            folder,
+            month,
+            day,
+            app.settings.alerts.thresholds,
+            session=session,
+            offices=app.offices,
+            centers=centers,
+            xlsx=xlsx,
+        )
+    click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
+    for path, count in written:
+        click.echo(f"  {path} ({count} rows)")
+
+
+@export.command(name="ics")
+@CENTER
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=365,
+    show_default=True,
+    help="Limitation dates from today to this many days ahead.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The .ics file to write (default: standard output).",
+)
+@AS_OF
+@pass_app
+def export_ics(
+    app: App, center: str | None, within: int, out: Path | None, as_of: str | None
+) -> None:
+    """Open cases' limitation dates as an iCalendar file, with reminders."""
+    from solwatch.reports.calendar_export import calendar_of
+    from solwatch.store.assessments import limits_within
+
+    today = app.today(as_of)
+    centers = () if center is None else (center_option(center),)
+    with app.session() as session:
+        assessments = limits_within(
+            today, within, app.settings.alerts.thresholds, session=session, centers=centers
+        )
+    data = calendar_of(assessments, today)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    write_bytes_file(out, data)
+    click.echo(f"{len(assessments)} cases written to {out}", err=True)
