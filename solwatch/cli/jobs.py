@@ -56,8 +56,7 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
 def serve(app: App) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
     finishes the current run)."""
-    from solwatch.notify.jobs import serve as run_jobs
-    from solwatch.notify.scheduler import SchedulerBusy
+    from solwatch.notify.scheduler import SchedulerBusy, run_jobs
 
     settings = app.settings
     app.require_schema()

@@ -1,9 +1,9 @@
-"""The mail jobs: plan the day's digests or the month's package, record them in the ledger,
+"""The mail jobs: plan today's digests (or the month's package), record them in the ledger,
 send what is due. Both jobs run through here, so neither depends on the other.
 
-Order matters for "never lost, never twice": a message is recorded (rendered) before any
-send; a send is claimed with a conditional UPDATE and marked when it completes; a claim left
-behind by a crash is retried later, so a crash can at worst repeat one message.
+Order matters for "never lost, never twice": a digest is recorded (with its rendered message)
+before any send; a send is claimed with a conditional UPDATE and marked when it completes; a
+claim left behind by a crash is retried later, so a crash can at worst repeat one digest.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from solwatch.notify.ledger import (
 )
 from solwatch.notify.mailer import Mailer, MailError
 from solwatch.notify.render import Mailing, build_message, slug
-from solwatch.notify.scheduler import serve as run_scheduler
 from solwatch.reports.cear import month_as_of, month_bounds
 from solwatch.reports.exports import export_cear
 
@@ -256,45 +255,3 @@ def retry_due(
     daily runs so a failed digest is not left waiting until the next morning."""
     with Session(engine) as session:
         return send_due(mailer, settings, now, session=session)
-
-
-def serve(
-    engine: Engine,
-    settings: Settings,
-    *,
-    mailer: Mailer,
-    now: Clock,
-    today: Callable[[], date],
-    log: Callable[[str], None],
-) -> None:
-    """The daily job at `daily_at`, the monthly package for last month on `cear_day`, and
-    retries in between, until stopped; raises SchedulerBusy if another scheduler holds the
-    database. Each run's summary goes to `log`."""
-
-    def run_today() -> None:
-        report = run_daily(engine, settings, today(), mailer=mailer, now=now)
-        log(report.summary())
-
-    def run_last_month() -> None:
-        day = today()
-        report = run_monthly(
-            engine, settings, monthly.previous_month(day), day, mailer=mailer, now=now
-        )
-        log(report.summary())
-
-    def retry() -> None:
-        sent, failed = retry_due(engine, settings, mailer=mailer, now=now)
-        if sent or failed:
-            log(f"retried: sent {sent}, failed {len(failed)}")
-
-    run_scheduler(
-        engine,
-        daily_at=settings.schedule.daily_at,
-        timezone=settings.schedule.timezone,
-        run_daily=run_today,
-        run_monthly=run_last_month,
-        cear_day=settings.schedule.cear_day,
-        retry=retry,
-        now=now,
-        log=log,
-    )

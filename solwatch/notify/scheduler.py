@@ -24,7 +24,10 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from solwatch.config import Settings
+from solwatch.notify import jobs, monthly
 from solwatch.notify.ledger import JobRun, SchedulerLock
+from solwatch.notify.mailer import Mailer
 
 LOCK = "serve"
 STALE_LOCK = timedelta(minutes=2)
@@ -211,3 +214,45 @@ def serve(
     finally:
         release(engine, holder)
         log("solwatch serve stopped")
+
+
+def run_jobs(
+    engine: Engine,
+    settings: Settings,
+    *,
+    mailer: Mailer,
+    now: Callable[[], datetime],
+    today: Callable[[], date],
+    log: Callable[[str], None],
+) -> None:
+    """The daily job at `daily_at`, the monthly package for last month on `cear_day`, and
+    retries in between, until stopped; raises SchedulerBusy if another scheduler holds the
+    database. Each run's summary goes to `log`."""
+
+    def run_today() -> None:
+        report = jobs.run_daily(engine, settings, today(), mailer=mailer, now=now)
+        log(report.summary())
+
+    def run_last_month() -> None:
+        day = today()
+        report = jobs.run_monthly(
+            engine, settings, monthly.previous_month(day), day, mailer=mailer, now=now
+        )
+        log(report.summary())
+
+    def retry() -> None:
+        sent, failed = jobs.retry_due(engine, settings, mailer=mailer, now=now)
+        if sent or failed:
+            log(f"retried: sent {sent}, failed {len(failed)}")
+
+    serve(
+        engine,
+        daily_at=settings.schedule.daily_at,
+        timezone=settings.schedule.timezone,
+        run_daily=run_today,
+        run_monthly=run_last_month,
+        cear_day=settings.schedule.cear_day,
+        retry=retry,
+        now=now,
+        log=log,
+    )
