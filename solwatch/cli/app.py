@@ -130,6 +130,11 @@ def center_option(value: str | None) -> str | None:
         raise Failure(f"--center: {error}") from None
 
 
+def centers_option(value: str | None) -> tuple[str | None, ...]:
+    """`--center` as the Centers to keep: every one (no Center named) when it is not given."""
+    return () if value is None else (center_option(value),)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from solwatch.cli.app import AS_OF, CENTER, App, Failure, center_option, pass_app
+from solwatch.cli.app import AS_OF, CENTER, App, Failure, centers_option, pass_app
 from solwatch.cli.printing import print_stats
 from solwatch.core.dates import parse_date
 from solwatch.reports.exports import export_cear, write_bytes_file, write_csv_file
@@ -109,7 +109,7 @@ def export_cear_command(
         day = month_as_of(month, app.today(as_of))
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
-    centers = () if center is None else (center_option(center),)
+    centers = centers_option(center)
     with app.session() as session:
         written, _ = export_cear(
             folder,
@@ -150,7 +150,7 @@ def export_ics(
     from solwatch.store.assessments import limits_within
 
     today = app.today(as_of)
-    centers = () if center is None else (center_option(center),)
+    centers = centers_option(center)
     with app.session() as session:
         assessments = limits_within(
             today, within, app.settings.alerts.thresholds, session=session, centers=centers

@@ -138,6 +138,11 @@ def iter_by_urgency(
         yield heapq.heappop(waiting)[2]
 
 
+def _of_centers(centers: Sequence[str | None]) -> list[Any]:
+    """The condition "a case of one of `centers`" (None: no Center), or none when empty."""
+    return [or_(*(Case.center == code for code in centers))] if centers else []
+
+
 def iter_open(
     today: date,
     thresholds: Thresholds,
@@ -147,9 +152,7 @@ def iter_open(
 ) -> Iterator[Assessment]:
     """Every open case, most urgent first, streamed; only those of `centers` when given (None
     stands for the cases with no Center)."""
-    conditions: list[Any] = [col(Case.is_open).is_(True)]
-    if centers:
-        conditions.append(or_(*(Case.center == code for code in centers)))
+    conditions = [col(Case.is_open).is_(True), *_of_centers(centers)]
     yield from iter_by_urgency(today, thresholds, session=session, where=conditions)
 
 
@@ -164,13 +167,12 @@ def limits_within(
     """Open cases whose limitation date on `today` falls from `today` to `within` days ahead
     (only those of `centers` when given), in storage order."""
     horizon = today + timedelta(days=within)
-    conditions: list[Any] = [
+    conditions = [
         col(Case.is_open).is_(True),
         col(Case.last_limitation_date) >= today,
         col(Case.limitation_date) <= horizon,
+        *_of_centers(centers),
     ]
-    if centers:
-        conditions.append(or_(*(Case.center == code for code in centers)))
     return [
         assessment
         for assessment in assess_cases(today, thresholds, session=session, where=conditions)
