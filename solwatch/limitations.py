@@ -16,6 +16,7 @@ from solwatch.facts import CaseFacts, CaseType, Culpability, TollingPeriod, Waiv
 from solwatch.steps import (
     SRC_1621,
     SRC_1621_1,
+    SRC_1621_2,
     SRC_2415,
     SRC_BERKAU,
     SRC_GULDMAN,
@@ -83,8 +84,9 @@ def select_rule(facts: CaseFacts) -> tuple[Rule | None, Step]:
         )
     if facts.case_type is CaseType.FORFEITURE:
         return Rule.FORFEITURE, Step(
-            "Forfeiture: five years after discovery of the offense, or two years after the "
-            "property's involvement was discovered, whichever is later.",
+            "Forfeiture: five years after discovery of the offense (tolled for absence or "
+            "concealment), or two years after the property's involvement was discovered "
+            "(never tolled), whichever is later.",
             SRC_1621,
         )
     if facts.statute is None:
@@ -204,8 +206,16 @@ def _forfeiture(facts: CaseFacts, steps: list[Step]) -> Limitation:
     else:
         two_start = facts.property_discovery_date
         two, two_step = _anniversary_step("Property's involvement discovered", two_start, 2)
-        two, two_tolled = apply_tolling(two_start, two, facts.tolling)
-        branch_steps += [two_step, *two_tolled]
+        branch_steps.append(two_step)
+        if facts.tolling:
+            branch_steps.append(
+                Step(
+                    f"The two-year date {two.isoformat()} is not tolled: absence and "
+                    f"concealment are kept out of the 5-year period only.",
+                    SRC_1621_2,
+                    two,
+                )
+            )
         if two > five:
             start, limit = two_start, two
         branch_steps.append(

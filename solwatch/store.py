@@ -42,7 +42,7 @@ from solwatch.limitations import compute_limitation, summarize
 from solwatch.reports import CaseRecord
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: the legal corrections of issue 7
 
 
 class Case(SQLModel, table=True):

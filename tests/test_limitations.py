@@ -346,6 +346,55 @@ def test_it_does_not_count_absence_or_concealment(
     assert limitation.first_date == expected
 
 
+def forfeiture(discovered: date, property_found: date, *tolling: TollingPeriod) -> CaseFacts:
+    return CaseFacts(
+        "F",
+        CaseType.FORFEITURE,
+        "1595a",
+        discovery_date=discovered,
+        property_discovery_date=property_found,
+        tolling=tolling,
+    )
+
+
+FORFEITURE_TOLLING_CASES = [
+    pytest.param(
+        forfeiture(D(2015, 1, 1), D(2019, 6, 1), TollingPeriod(D(2020, 6, 1), D(2020, 12, 1))),
+        D(2021, 6, 1),
+        id="concealment-inside-two-year-branch-not-tolled",
+    ),
+    pytest.param(
+        forfeiture(D(2018, 1, 1), D(2019, 6, 1), TollingPeriod(D(2020, 6, 1), D(2020, 12, 1))),
+        D(2023, 7, 4),
+        id="concealment-inside-five-year-branch-tolled",
+    ),
+    pytest.param(
+        forfeiture(D(2016, 5, 31), D(2019, 6, 1)),
+        D(2021, 6, 1),
+        id="two-year-branch-later-by-one-day",
+    ),
+    pytest.param(
+        forfeiture(D(2016, 5, 31), D(2019, 6, 1), TollingPeriod(D(2020, 1, 1), D(2020, 1, 1))),
+        D(2021, 6, 1),
+        id="one-day-tolled-five-year-branch-ties",
+    ),
+    pytest.param(
+        forfeiture(D(2016, 5, 31), D(2019, 6, 1), TollingPeriod(D(2020, 1, 1), D(2020, 1, 2))),
+        D(2021, 6, 2),
+        id="two-days-tolled-five-year-branch-wins",
+    ),
+]
+
+
+@pytest.mark.parametrize(("facts", "expected"), FORFEITURE_TOLLING_CASES)
+def test_it_tolls_only_the_five_year_forfeiture_branch(facts: CaseFacts, expected: date) -> None:
+    """Absence and concealment extend the 5-year period, never the 2-year property branch."""
+    limitation = compute_limitation(facts)
+    assert limitation.first_date == expected
+    said = any("is not tolled" in step.text for step in limitation.clocks[0].steps)
+    assert said is bool(facts.tolling)
+
+
 def test_it_tolls_before_applying_a_waiver() -> None:
     """A waiver's term runs from the tolled limit; its stated end date is not tolled."""
     tolled = (TollingPeriod(D(2022, 1, 1), D(2022, 1, 10)),)
