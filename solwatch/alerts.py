@@ -17,6 +17,7 @@ class AlertKind(StrEnum):
     UNCOMPUTABLE = "uncomputable"
     SOL_LATER_THAN_LAW = "sol-later-than-law"
     SOL_EARLIER_THAN_LAW = "sol-earlier-than-law"
+    WAIVER_INCOMPLETE = "waiver-incomplete"
     LATE_WAIVER = "late-waiver"
     REVOKED_WAIVER = "revoked-waiver"
     REQUEST_WAIVER = "request-waiver"

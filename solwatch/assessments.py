@@ -24,6 +24,7 @@ DEFAULT_AT_RISK = frozenset(
         AlertKind.BLANK_SOL,
         AlertKind.UNCOMPUTABLE,
         AlertKind.SOL_LATER_THAN_LAW,
+        AlertKind.WAIVER_INCOMPLETE,
         AlertKind.LATE_WAIVER,
         AlertKind.REVOKED_WAIVER,
     }

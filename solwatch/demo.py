@@ -196,6 +196,9 @@ class _Generator:
                 }
             ],
         )
+        # A waiver on file with neither an end date nor a term: counted as two years from
+        # signing, and flagged so that someone records its terms.
+        yield SampleCase(self.base(ago(4, 60)), waivers=[{"signed_date": ago(0, 90)}])
 
     def random_case(self) -> SampleCase:
         rng = self.rng

@@ -34,7 +34,14 @@ SECTIONS = (
     ("counsel", "For counsel's review"),
     ("prompts", "Action prompts"),
 )
-DATA_KINDS = frozenset({AlertKind.BLANK_SOL, AlertKind.UNCOMPUTABLE, AlertKind.SOL_LATER_THAN_LAW})
+DATA_KINDS = frozenset(
+    {
+        AlertKind.BLANK_SOL,
+        AlertKind.UNCOMPUTABLE,
+        AlertKind.SOL_LATER_THAN_LAW,
+        AlertKind.WAIVER_INCOMPLETE,
+    }
+)
 COUNSEL_KINDS = frozenset({AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER})
 PROMPT_KINDS = frozenset({AlertKind.REQUEST_WAIVER, AlertKind.PREPENALTY_SHORT_WINDOW})
 DIGEST_KINDS = (
@@ -208,6 +215,10 @@ def todo(assessment: Assessment) -> str:
     if AlertKind.SOL_LATER_THAN_LAW in alerts and standing.limitation_date:
         steps.append(
             f"Correct the SEACATS SOL date from {record.sol_date} to {standing.limitation_date}"
+        )
+    if AlertKind.WAIVER_INCOMPLETE in alerts:
+        steps.append(
+            "Record the waiver's end date or term (counted meanwhile as 2 years from signing)"
         )
     if AlertKind.LATE_WAIVER in alerts:
         steps.append("Counsel: review a waiver or payment that came after the limit")

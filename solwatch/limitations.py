@@ -7,7 +7,7 @@ explanation a user reads is the computation itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -18,14 +18,14 @@ from solwatch.steps import (
     SRC_1621_1,
     SRC_1621_2,
     SRC_2415,
+    SRC_ANNIVERSARY,
     SRC_BERKAU,
-    SRC_GULDMAN,
     SRC_HITACHI,
     SRC_LIU,
     Step,
 )
 from solwatch.tolling import apply_tolling
-from solwatch.waivers import LATE_WAIVER, apply_waivers
+from solwatch.waivers import LATE_WAIVER, apply_waivers, incomplete_flags
 
 VIOLATION_STATUTES = frozenset({"1592", "1593a"})
 
@@ -119,7 +119,7 @@ def _anniversary_step(what: str, start: date, years: int) -> tuple[date, Step]:
     return limit, Step(
         f"{what} {start.isoformat()} + {years} years = {limit.isoformat()}, the last day "
         f"suit may be commenced.",
-        SRC_GULDMAN,
+        SRC_ANNIVERSARY,
         limit,
     )
 
@@ -263,7 +263,7 @@ def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
                 limit,
             )
         )
-    limit, waived, waiver_flags = apply_waivers(limit, facts.waivers)
+    limit, waived, waiver_flags = apply_waivers(limit, facts.waivers, contract=True)
     clock = Clock("case", accrual, limit, 0, (*clock_steps, *waived))
     return Limitation(Rule.CONTRACT, (clock,), tuple(steps), frozenset(flags | waiver_flags))
 
@@ -274,6 +274,13 @@ def compute_limitation(facts: CaseFacts) -> Limitation:
     The fallback (`1621-violation` from the violation or entry dates) is what remains if fraud
     is not proven: it is shown to staff but does not drive alerts.
     """
+    limitation = _compute(facts)
+    # Data to fix whatever the clocks made of the waiver: the case's own alert.
+    incomplete = incomplete_flags(facts.waivers)
+    return replace(limitation, flags=limitation.flags | incomplete) if incomplete else limitation
+
+
+def _compute(facts: CaseFacts) -> Limitation:
     rule, chosen = select_rule(facts)
     steps = [chosen]
     if rule is None:
@@ -291,14 +298,7 @@ def compute_limitation(facts: CaseFacts) -> Limitation:
             SRC_1621_1,
         )
         fallback = _violation(facts, [fallback_step], Rule.VIOLATION)
-        return Limitation(
-            limitation.rule,
-            limitation.clocks,
-            limitation.steps,
-            limitation.flags,
-            limitation.missing,
-            fallback,
-        )
+        return replace(limitation, fallback=fallback)
     return limitation
 
 

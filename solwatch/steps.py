@@ -20,10 +20,21 @@ SRC_1621_1 = "19 U.S.C. §1621(1)"
 SRC_1621_2 = "19 U.S.C. §1621(2)"
 SRC_2415 = "28 U.S.C. §2415(a)"
 SRC_LIU = "19 U.S.C. §1621(1); U.S. v. Liu, CIT Slip Op. 23-44 (2023)"
-SRC_GULDMAN = "U.S. v. Guldman (CIT 2004, aff'd 2005): the anniversary day is timely"
-SRC_FORD = "U.S. v. Ford Motor Co., 497 F.3d 1331 (Fed. Cir. 2007)"
+SRC_GULDMAN = (
+    "United States v. Guldman, 343 F. Supp. 2d 1219 (CIT 2004), aff'd (Fed. Cir. 2005) "
+    "(nonprecedential): a waiver's term commencing with the date of execution"
+)
+# The anniversary is the last timely day: leave out the day of the event, count the last day.
+SRC_ANNIVERSARY = "FRCP 6(a)(1); Wood-Ivey Systems v. United States, 4 F.3d 961 (Fed. Cir. 1993)"
+# Waiver arithmetic has no case source: a waiver reaches as far as its own terms say.
+SRC_WAIVER_TERMS = "the waiver's own terms"
+SRC_FORD = (
+    "U.S. v. Ford Motor Co., 497 F.3d 1331 (Fed. Cir. 2007): a waiver takes effect without "
+    "CBP's acceptance"
+)
 SRC_HITACHI = "U.S. v. Hitachi America, 172 F.3d 1319 (Fed. Cir. 1999)"
 SRC_KATANA = "U.S. v. Katana Racing, 75 F.4th 1346 (Fed. Cir. 2023)"
+SRC_2415_WAIVER = "28 U.S.C. §2415(a); the waiver's own terms"
 SRC_BERKAU = (
     "28 U.S.C. §2415(a); U.S. v. Cocoa Berkau, 990 F.2d 610 (Fed. Cir. 1993); "
     "U.S. v. Hanover Ins., 82 F.3d 1052 (Fed. Cir. 1996)"

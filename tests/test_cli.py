@@ -171,11 +171,11 @@ def test_show_explains_the_derivation(small: Cli) -> None:
         "Penalty under 19 U.S.C. §1592 (negligence): five years after the date of the "
         "violation, each entry being a separate violation.",
         "Entry E-100: Dated 2021-03-04 + 5 years = 2026-03-04, the last day suit may be commenced.",
-        "Entry E-100: Waiver signed 2025-06-01 extends the limit in force by 2 year(s); limit "
-        "2026-03-04 becomes 2028-03-04.",
+        "Entry E-100: Waiver signed 2025-06-01 states an end date of 2028-03-04, and takes "
+        "effect without CBP's acceptance: limit 2026-03-04 becomes 2028-03-04.",
         "Entry E-101: Dated 2021-09-30 + 5 years = 2026-09-30, the last day suit may be commenced.",
-        "Entry E-101: Waiver signed 2025-06-01 extends the limit in force by 2 year(s); limit "
-        "2026-09-30 becomes 2028-09-30.",
+        "Entry E-101: Waiver signed 2025-06-01 states an end date of 2028-03-04, and takes "
+        "effect without CBP's acceptance: limit 2026-09-30 becomes 2028-03-04.",
         "As of 2026-11-24, 0 of 2 entry clocks have run; the earliest one still running ends "
         "2028-03-04, the case's limitation date.",
         "2028-03-04 falls on a Saturday. The limit is never moved later: file by 2028-03-03 "
@@ -193,14 +193,14 @@ def test_show_text_says_when_to_file(small: Cli) -> None:
     assert "Fallback if fraud is not proven: 2024-02-15" in output
 
 
-def test_show_a_partially_expired_case(small: Cli) -> None:
-    """Once the first entry's clock has run, the case stands on the next one."""
+def test_show_a_case_whose_entries_have_all_expired(small: Cli) -> None:
+    """Once every entry's clock has run, the case stands on the latest and counts them all."""
     case = json.loads(small("show", "C-1", "--as-of", "2028-03-05", "--format", "json").output)
     assert (
         case["limitation_date"],
         case["entries_expired"],
         case["entries_expired_loss_amount"],
-    ) == ("2028-09-30", 1, "1000.00")
+    ) == ("2028-03-04", 2, "3500.25")
 
 
 def test_show_an_unknown_case_is_an_error(small: Cli) -> None:

@@ -78,8 +78,8 @@ def test_it_imports_a_folder_and_computes_dates(cli: Cli, extract: Path, tmp_pat
             125000050,
             25000000,
             "1621-violation",
-            "2028-03-04",
-            "2028-09-30",
+            "2027-06-01",  # the waiver's two years run from its signing, 2025-06-01
+            "2027-06-01",
         ),
         ("C-2", "CEE001", "1592", 500000, None, "1621-fraud", "2027-07-02", "2027-07-02"),
         ("C-3", "PNDING", "1623", 90000, 90000, "2415-contract", "2028-08-15", "2028-08-15"),

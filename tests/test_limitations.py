@@ -233,13 +233,53 @@ def test_it_flags_an_acknowledgment_after_the_six_years() -> None:
 
 
 WAIVER_CASES = [
-    pytest.param((Waiver(D(2024, 6, 1)),), D(2028, 3, 4), set(), id="default-two-year-term"),
-    pytest.param((Waiver(D(2024, 6, 1), term_years=1),), D(2027, 3, 4), set(), id="one-year-term"),
     pytest.param(
-        (Waiver(D(2026, 3, 4)),), D(2028, 3, 4), set(), id="waiver-signed-on-the-limit-day"
+        (Waiver(D(2025, 1, 1)),),
+        D(2027, 1, 1),
+        {"waiver-incomplete"},
+        id="no-end-no-term-two-years-from-signing",
     ),
     pytest.param(
-        (Waiver(D(2026, 3, 5)),), D(2026, 3, 4), {"late-waiver"}, id="waiver-signed-day-after-limit"
+        (Waiver(D(2025, 3, 4), term_years=2),),
+        D(2027, 3, 4),
+        set(),
+        id="term-runs-from-signing-not-from-limit",
+    ),
+    pytest.param(
+        (Waiver(D(2023, 3, 3), term_years=3),),
+        D(2026, 3, 4),
+        set(),
+        id="term-ends-day-before-limit",
+    ),
+    pytest.param(
+        (Waiver(D(2023, 3, 4), term_years=3),),
+        D(2026, 3, 4),
+        set(),
+        id="term-ends-on-limit-day",
+    ),
+    pytest.param(
+        (Waiver(D(2023, 3, 5), term_years=3),),
+        D(2026, 3, 5),
+        set(),
+        id="term-ends-day-after-limit",
+    ),
+    pytest.param(
+        (Waiver(D(2026, 3, 4), term_years=1),),
+        D(2027, 3, 4),
+        set(),
+        id="waiver-signed-on-the-limit-day",
+    ),
+    pytest.param(
+        (Waiver(D(2026, 3, 5), term_years=1),),
+        D(2026, 3, 4),
+        {"late-waiver"},
+        id="waiver-signed-day-after-limit",
+    ),
+    pytest.param(
+        (Waiver(D(2026, 3, 5)),),
+        D(2026, 3, 4),
+        {"late-waiver", "waiver-incomplete"},
+        id="late-waiver-without-terms-is-also-incomplete",
     ),
     pytest.param(
         (Waiver(D(2026, 3, 5), expires=D(2028, 1, 1), revives=True),),
@@ -248,14 +288,18 @@ WAIVER_CASES = [
         id="late-waiver-reviewed-as-reviving",
     ),
     pytest.param(
-        (Waiver(D(2024, 1, 1)), Waiver(D(2027, 6, 1)), Waiver(D(2029, 2, 1))),
-        D(2032, 3, 4),
+        (
+            Waiver(D(2025, 6, 1), term_years=2),
+            Waiver(D(2027, 5, 1), term_years=2),
+            Waiver(D(2029, 5, 1), expires=D(2031, 1, 31)),
+        ),
+        D(2031, 1, 31),
         set(),
         id="chained-waivers",
     ),
     pytest.param(
-        (Waiver(D(2027, 6, 1)), Waiver(D(2024, 1, 1))),
-        D(2030, 3, 4),
+        (Waiver(D(2027, 5, 1), term_years=2), Waiver(D(2025, 6, 1), term_years=2)),
+        D(2029, 5, 1),
         set(),
         id="waivers-applied-in-signed-order",
     ),
@@ -272,14 +316,14 @@ WAIVER_CASES = [
         id="stated-end-date",
     ),
     pytest.param(
-        (Waiver(D(2024, 1, 1), revoked=D(2024, 5, 1)),),
+        (Waiver(D(2024, 1, 1), term_years=3, revoked=D(2024, 5, 1)),),
         D(2026, 3, 4),
         {"revoked-waiver"},
         id="revoked-waiver-ignored",
     ),
     pytest.param(
-        (Waiver(D(2024, 1, 1)), Waiver(D(2028, 3, 5))),
-        D(2028, 3, 4),
+        (Waiver(D(2025, 6, 1), term_years=2), Waiver(D(2027, 6, 2), term_years=2)),
+        D(2027, 6, 1),
         {"late-waiver"},
         id="second-waiver-after-first-ran",
     ),
@@ -290,10 +334,31 @@ WAIVER_CASES = [
 def test_it_applies_waivers_in_signed_order(
     waivers: tuple[Waiver, ...], expected: date, flags: set[str]
 ) -> None:
-    """Waivers extend the running limit; late and revoked ones are not applied but flagged."""
+    """Waivers extend the running limit to the end of their terms, counted from signing; late
+    and revoked ones are not applied but flagged, and a waiver without terms is data to fix."""
     limitation = compute_limitation(penalty(violation_date=D(2021, 3, 4), waivers=waivers))
     assert limitation.first_date == expected
     assert limitation.flags == flags
+
+
+def test_a_one_year_waiver_is_in_effect_on_its_anniversary() -> None:
+    """Guldman: a waiver for one year commencing 5 Feb 2002 was still in effect on 5 Feb 2003."""
+    limitation = compute_limitation(
+        penalty(violation_date=D(1997, 6, 1), waivers=(Waiver(D(2002, 2, 5), term_years=1),))
+    )
+    assert limitation.first_date == D(2003, 2, 5)
+    [step] = [s for s in limitation.clocks[0].steps if s.text.startswith("Waiver")]
+    assert "commencing with the date of execution" in step.text
+    assert "United States v. Guldman, 343 F. Supp. 2d 1219 (CIT 2004)" in step.source
+    assert "takes effect without CBP's acceptance" in step.text
+    assert "Ford Motor Co., 497 F.3d 1331" in step.source
+
+
+def test_an_incomplete_waiver_is_flagged_even_when_the_case_is_uncomputable() -> None:
+    """A waiver without terms is data to fix whatever the clocks can say."""
+    limitation = compute_limitation(penalty(waivers=(Waiver(D(2025, 1, 1)),)))
+    assert limitation.missing == "violation_date"
+    assert limitation.flags == {"waiver-incomplete"}
 
 
 TOLLING_CASES = [
@@ -396,10 +461,14 @@ def test_it_tolls_only_the_five_year_forfeiture_branch(facts: CaseFacts, expecte
 
 
 def test_it_tolls_before_applying_a_waiver() -> None:
-    """A waiver's term runs from the tolled limit; its stated end date is not tolled."""
+    """Neither a waiver's term (it runs from signing) nor its stated end date is tolled."""
     tolled = (TollingPeriod(D(2022, 1, 1), D(2022, 1, 10)),)
     by_term = compute_limitation(
-        penalty(violation_date=D(2021, 3, 4), tolling=tolled, waivers=(Waiver(D(2025, 1, 1)),))
+        penalty(
+            violation_date=D(2021, 3, 4),
+            tolling=tolled,
+            waivers=(Waiver(D(2026, 3, 1), term_years=2),),
+        )
     )
     stated = compute_limitation(
         penalty(
@@ -408,7 +477,7 @@ def test_it_tolls_before_applying_a_waiver() -> None:
             waivers=(Waiver(D(2025, 1, 1), D(2027, 1, 1)),),
         )
     )
-    assert by_term.first_date == D(2028, 3, 14)
+    assert by_term.first_date == D(2028, 3, 1)
     assert stated.first_date == D(2027, 1, 1)
 
 
@@ -418,12 +487,12 @@ def test_it_runs_one_clock_per_entry() -> None:
         penalty(
             violation_date=D(2020, 1, 1),
             entries=(Entry("B", D(2021, 7, 1), 500), Entry("A", D(2020, 2, 29), 100)),
-            waivers=(Waiver(D(2025, 6, 1)),),
+            waivers=(Waiver(D(2025, 6, 1), term_years=2),),
         )
     )
     assert [(c.label, c.limit) for c in limitation.clocks] == [
         ("entry A", D(2025, 2, 28)),  # the waiver came after this entry's limit: late for it
-        ("entry B", D(2028, 7, 1)),
+        ("entry B", D(2027, 6, 1)),
     ]
     assert limitation.flags == {"late-waiver"}
-    assert (limitation.first_date, limitation.last_date) == (D(2025, 2, 28), D(2028, 7, 1))
+    assert (limitation.first_date, limitation.last_date) == (D(2025, 2, 28), D(2027, 6, 1))
