@@ -20,6 +20,7 @@ class AlertKind(StrEnum):
     WAIVER_INCOMPLETE = "waiver-incomplete"
     LATE_WAIVER = "late-waiver"
     REVOKED_WAIVER = "revoked-waiver"
+    LATE_ACKNOWLEDGMENT = "late-acknowledgment"
     REQUEST_WAIVER = "request-waiver"
     PREPENALTY_SHORT_WINDOW = "prepenalty-short-window"
     CEAR_REFERRAL = "cear-referral"

@@ -27,6 +27,7 @@ DEFAULT_AT_RISK = frozenset(
         AlertKind.WAIVER_INCOMPLETE,
         AlertKind.LATE_WAIVER,
         AlertKind.REVOKED_WAIVER,
+        AlertKind.LATE_ACKNOWLEDGMENT,
     }
 )
 

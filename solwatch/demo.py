@@ -199,6 +199,14 @@ class _Generator:
         # A waiver on file with neither an end date nor a term: counted as two years from
         # signing, and flagged so that someone records its terms.
         yield SampleCase(self.base(ago(4, 60)), waivers=[{"signed_date": ago(0, 90)}])
+        # A bond payment received after the six years had run: not counted, for counsel.
+        late_payment = self.base(
+            ago(7, 30), case_type="liquidated_damages", statute="1623", culpability=None
+        )
+        late_payment["sol_date"] = add_years(late_payment["violation_date"], 6)
+        yield SampleCase(
+            late_payment, events=[{"event_date": ago(0, 200), "kind": "partial_payment"}]
+        )
 
     def random_case(self) -> SampleCase:
         rng = self.rng

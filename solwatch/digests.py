@@ -42,7 +42,9 @@ DATA_KINDS = frozenset(
         AlertKind.WAIVER_INCOMPLETE,
     }
 )
-COUNSEL_KINDS = frozenset({AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER})
+COUNSEL_KINDS = frozenset(
+    {AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER, AlertKind.LATE_ACKNOWLEDGMENT}
+)
 PROMPT_KINDS = frozenset({AlertKind.REQUEST_WAIVER, AlertKind.PREPENALTY_SHORT_WINDOW})
 DIGEST_KINDS = (
     frozenset({AlertKind.EXPIRED, AlertKind.DUE}) | DATA_KINDS | COUNSEL_KINDS | PROMPT_KINDS
@@ -221,9 +223,14 @@ def todo(assessment: Assessment) -> str:
             "Record the waiver's end date or term (counted meanwhile as 2 years from signing)"
         )
     if AlertKind.LATE_WAIVER in alerts:
-        steps.append("Counsel: review a waiver or payment that came after the limit")
+        steps.append("Counsel: review a waiver signed after the limit had run")
     if AlertKind.REVOKED_WAIVER in alerts:
         steps.append("Counsel: review the revoked waiver")
+    if AlertKind.LATE_ACKNOWLEDGMENT in alerts:
+        steps.append(
+            "Counsel: a payment or acknowledgment came after the six years had run; whether "
+            "it revives the claim is unsettled"
+        )
     return "; ".join(steps)
 
 

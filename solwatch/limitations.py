@@ -18,14 +18,16 @@ from solwatch.steps import (
     SRC_1621_1,
     SRC_1621_2,
     SRC_2415,
+    SRC_2415_2416,
     SRC_ANNIVERSARY,
     SRC_BERKAU,
-    SRC_HITACHI,
+    SRC_GLENS_FALLS,
+    SRC_HANOVER,
     SRC_LIU,
     Step,
 )
 from solwatch.tolling import apply_tolling
-from solwatch.waivers import LATE_WAIVER, apply_waivers, incomplete_flags
+from solwatch.waivers import apply_waivers, incomplete_flags
 
 VIOLATION_STATUTES = frozenset({"1592", "1593a"})
 
@@ -78,9 +80,9 @@ def select_rule(facts: CaseFacts) -> tuple[Rule | None, Step]:
     """The rule for a case (domain.md §3), with the step that says why."""
     if facts.case_type is CaseType.LIQUIDATED_DAMAGES:
         return Rule.CONTRACT, Step(
-            "Liquidated damages on a customs bond are a contract claim: six years from the "
-            "breach, restarted by each partial payment or written acknowledgment.",
-            SRC_BERKAU,
+            "Liquidated damages on a customs bond are a contract claim: six years after the "
+            "right of action accrues, which is at the principal's breach.",
+            SRC_HANOVER,
         )
     if facts.case_type is CaseType.FORFEITURE:
         return Rule.FORFEITURE, Step(
@@ -230,9 +232,27 @@ def _forfeiture(facts: CaseFacts, steps: list[Step]) -> Limitation:
     return Limitation(Rule.FORFEITURE, (clock,), tuple(steps), flags)
 
 
+LATE_ACKNOWLEDGMENT = "late-acknowledgment"
+# What the §2415 clock leaves out, said on every contract case. Both omissions can only make
+# the law's date later than the one shown, never earlier.
+CONTRACT_NOTES = (
+    Step(
+        "Voluntary petitions for mitigation do not extend the six years.",
+        SRC_BERKAU,
+    ),
+    Step(
+        "Not modelled: the alternative of one year after a final decision in administrative "
+        "proceedings, and the periods 28 U.S.C. §2416 excludes. Either can only make the law's "
+        "date later, so the date shown can only be earlier than the law's, never later.",
+        SRC_2415_2416,
+    ),
+)
+
+
 def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
     if facts.violation_date is None:
         return _missing(Rule.CONTRACT, "violation_date", steps)
+    steps = [*steps, *CONTRACT_NOTES]
     accrual = facts.violation_date
     limit, first = _anniversary_step("Breach", accrual, 6)
     clock_steps = [first]
@@ -243,13 +263,15 @@ def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
         if event.event_date < accrual:
             continue
         if event.event_date > limit:
-            flags.add(LATE_WAIVER)
+            flags.add(LATE_ACKNOWLEDGMENT)
             clock_steps.append(
                 Step(
                     f"A {kind} on {when} came after the six years had run on "
-                    f"{limit.isoformat()}: not counted; whether it revives the claim is for "
-                    f"counsel.",
-                    SRC_HITACHI,
+                    f"{limit.isoformat()}: not counted. Whether one made after the limit "
+                    f"revives the claim is unsettled: the statute sets no timing limit, and "
+                    f"U.S. v. Glens Falls Ins. reads it as the common-law new-promise rule. "
+                    f"A question for counsel.",
+                    SRC_GLENS_FALLS,
                     limit,
                 )
             )

@@ -218,18 +218,70 @@ def test_it_gives_fraud_cases_a_violation_fallback() -> None:
     assert limitation.fallback.first_date == D(2023, 1, 10)
 
 
-def test_it_flags_an_acknowledgment_after_the_six_years() -> None:
-    """A payment after the limit ran is not counted and goes to counsel."""
-    limitation = compute_limitation(
-        CaseFacts(
-            "L",
-            CaseType.LIQUIDATED_DAMAGES,
-            violation_date=D(2015, 1, 1),
-            events=(Event(D(2022, 1, 1), EventKind.PARTIAL_PAYMENT),),
-        )
+def bond(*events: Event) -> CaseFacts:
+    return CaseFacts("L", CaseType.LIQUIDATED_DAMAGES, violation_date=D(2015, 1, 1), events=events)
+
+
+ACKNOWLEDGMENT_CASES = [
+    pytest.param(
+        bond(Event(D(2020, 12, 31), EventKind.PARTIAL_PAYMENT)),
+        D(2026, 12, 31),
+        set(),
+        id="payment-day-before-limit-restarts",
+    ),
+    pytest.param(
+        bond(Event(D(2021, 1, 1), EventKind.ACKNOWLEDGMENT)),
+        D(2027, 1, 1),
+        set(),
+        id="acknowledgment-on-limit-day-restarts",
+    ),
+    pytest.param(
+        bond(Event(D(2021, 1, 2), EventKind.ACKNOWLEDGMENT)),
+        D(2021, 1, 1),
+        {"late-acknowledgment"},
+        id="acknowledgment-day-after-limit-not-counted",
+    ),
+    pytest.param(
+        bond(Event(D(2022, 1, 1), EventKind.PARTIAL_PAYMENT)),
+        D(2021, 1, 1),
+        {"late-acknowledgment"},
+        id="payment-a-year-after-limit-not-counted",
+    ),
+    pytest.param(
+        bond(
+            Event(D(2020, 6, 1), EventKind.PARTIAL_PAYMENT),
+            Event(D(2026, 6, 2), EventKind.PARTIAL_PAYMENT),
+        ),
+        D(2026, 6, 1),
+        {"late-acknowledgment"},
+        id="second-payment-after-restarted-limit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("facts", "expected", "flags"), ACKNOWLEDGMENT_CASES)
+def test_it_flags_an_acknowledgment_after_the_six_years(
+    facts: CaseFacts, expected: date, flags: set[str]
+) -> None:
+    """A payment or acknowledgment while the claim is alive restarts it; one after the six
+    years is not counted and raises late-acknowledgment (never late-waiver) for counsel."""
+    limitation = compute_limitation(facts)
+    assert limitation.first_date == expected
+    assert limitation.flags == flags
+
+
+def test_a_late_acknowledgment_is_explained_as_unsettled() -> None:
+    """The step says revival is unsettled, cites Glens Falls, and never cites Hitachi."""
+    limitation = compute_limitation(bond(Event(D(2022, 1, 1), EventKind.PARTIAL_PAYMENT)))
+    [step] = [s for s in limitation.clocks[0].steps if "not counted" in s.text]
+    assert "unsettled" in step.text
+    assert "new-promise rule" in step.text
+    assert "counsel" in step.text
+    assert step.source == (
+        "28 U.S.C. §2415(a); U.S. v. Glens Falls Ins., 546 F. Supp. 643 (N.D.N.Y. 1982)"
     )
-    assert limitation.first_date == D(2021, 1, 1)
-    assert limitation.flags == {"late-waiver"}
+    sources = [s.source for s in (*limitation.steps, *limitation.clocks[0].steps)]
+    assert not any("Hitachi" in source for source in sources)
 
 
 WAIVER_CASES = [
