@@ -113,13 +113,15 @@ def classify(
     flags: frozenset[str],
     days_idle: int | None,
     thresholds: Thresholds,
+    prepenalty: bool = False,
 ) -> tuple[AlertKind, ...]:
     """Every alert an open case raises on the day `standing` was taken.
 
     Boundaries: the limitation date itself is the last timely day, so a case is `expired` from
     the day after; `due` once days remaining are at most the ladder's top rung; the action
-    prompts when fewer than their thresholds remain. A case with no recorded action at all is
-    a CEAR referral candidate: nobody can show it was looked at.
+    prompts when fewer than their thresholds remain, `prepenalty-short-window` only for cases
+    with a prepenalty notice (`prepenalty`: §1592 and §1593a penalties). A case with no
+    recorded action at all is a CEAR referral candidate: nobody can show it was looked at.
     """
     if not is_open:
         return ()
@@ -142,7 +144,7 @@ def classify(
                 alerts.add(AlertKind.DUE)
             if days < thresholds.request_waiver_days:
                 alerts.add(AlertKind.REQUEST_WAIVER)
-            if days < thresholds.prepenalty_short_days:
+            if prepenalty and days < thresholds.prepenalty_short_days:
                 alerts.add(AlertKind.PREPENALTY_SHORT_WINDOW)
     if days_idle is None or days_idle >= thresholds.cear_referral_days:
         alerts.add(AlertKind.CEAR_REFERRAL)

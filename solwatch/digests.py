@@ -209,7 +209,11 @@ def todo(assessment: Assessment) -> str:
     if AlertKind.REQUEST_WAIVER in alerts:
         steps.append("Ask the importer for a waiver")
     if AlertKind.PREPENALTY_SHORT_WINDOW in alerts:
-        steps.append("Prepenalty response may be shortened to 7 days; no extensions")
+        steps.append(
+            "The 30-day prepenalty response may be shortened to a reasonable period of not "
+            "less than 7 days (telephone the person where possible); only Headquarters may "
+            "extend it"
+        )
     if AlertKind.UNCOMPUTABLE in alerts:
         steps.append(f"Record the {(record.missing_field or 'missing date').replace('_', ' ')}")
     if AlertKind.BLANK_SOL in alerts and standing.limitation_date:

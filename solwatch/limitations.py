@@ -32,6 +32,12 @@ from solwatch.waivers import apply_waivers, incomplete_flags
 VIOLATION_STATUTES = frozenset({"1592", "1593a"})
 
 
+def has_prepenalty_notice(case_type: str, statute: str | None) -> bool:
+    """Whether a case is a §1592 or §1593a penalty, whose prepenalty notice gives 30 days to
+    respond (19 CFR 162.77a, 162.78): not a forfeiture, liquidated damages or another statute."""
+    return case_type == CaseType.PENALTY.value and statute in VIOLATION_STATUTES
+
+
 class Rule(StrEnum):
     VIOLATION = "1621-violation"
     FRAUD = "1621-fraud"

@@ -18,7 +18,7 @@ from solwatch.alerts import (
     stand_from_summary,
 )
 from solwatch.dates import file_by_date
-from solwatch.limitations import Limitation
+from solwatch.limitations import Limitation, has_prepenalty_notice
 
 CASE_FIELDS = (
     "case_number",
@@ -175,6 +175,7 @@ def assess(
         flags=record.flags,
         days_idle=days_idle,
         thresholds=thresholds,
+        prepenalty=has_prepenalty_notice(record.case_type, record.statute),
     )
     return Assessment(record, today, standing, fallback, alerts, days_idle)
 

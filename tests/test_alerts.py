@@ -33,6 +33,7 @@ def alerts_on(
             flags=flags,
             days_idle=idle,
             thresholds=TH,
+            prepenalty=True,
         )
     )
 

@@ -230,3 +230,40 @@ def test_a_long_section_shows_its_first_lines_and_full_totals() -> None:
     text = render_digest(center, template_env()).text
     assert "... and 50 more: run `solwatch at-risk` for the full list." in text
     assert center.case_count == LINES_PER_SECTION + 50
+
+
+@pytest.mark.parametrize(
+    ("days", "case_type", "statute", "raised"),
+    [
+        pytest.param(364, "penalty", "1592", True, id="1592-penalty-364-days"),
+        pytest.param(365, "penalty", "1592", False, id="1592-penalty-365-days"),
+        pytest.param(364, "penalty", "1593a", True, id="1593a-penalty-364-days"),
+        pytest.param(0, "penalty", "1593a", True, id="1593a-penalty-limit-day"),
+        pytest.param(364, "penalty", "1595a", False, id="1595a-penalty-has-no-prepenalty-notice"),
+        pytest.param(364, "penalty", "1641", False, id="1641-penalty-has-no-prepenalty-notice"),
+        pytest.param(364, "forfeiture", "1595a", False, id="forfeiture-never"),
+        pytest.param(364, "forfeiture", "1592", False, id="forfeiture-under-1592-never"),
+        pytest.param(364, "liquidated_damages", "1623", False, id="liquidated-damages-never"),
+        pytest.param(364, "penalty", None, False, id="blank-statute-never"),
+    ],
+)
+def test_the_short_prepenalty_window_is_for_1592_and_1593a_penalties(
+    days: int, case_type: str, statute: str | None, raised: bool
+) -> None:
+    """19 CFR 162.77a and 162.78 govern §1592 and §1593a penalties only, inside a year."""
+    found = case(days, case_type=case_type, statute=statute)
+    assert (AlertKind.PREPENALTY_SHORT_WINDOW in found.alerts) is raised
+    assert AlertKind.REQUEST_WAIVER in found.alerts
+
+
+def test_the_short_prepenalty_window_says_seven_days_at_least_and_headquarters() -> None:
+    """The prompt: not less than 7 days, telephone where possible, only Headquarters extends."""
+    digests = plan_digests(
+        [case(200)], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    [line] = digests[0].sections[0].lines
+    assert (
+        "The 30-day prepenalty response may be shortened to a reasonable period of not less "
+        "than 7 days (telephone the person where possible); only Headquarters may extend it"
+    ) in line.todo
+    assert "no extensions" not in line.todo
