@@ -138,16 +138,23 @@ def _statutory_clock(
     start: date,
     tolling: Sequence[TollingPeriod],
     waivers: Sequence[Waiver],
+    clock_entries: frozenset[str],
     *,
     loss_cents: int = 0,
     is_entry: bool = False,
 ) -> tuple[Clock, frozenset[str]]:
-    """A five-year §1621 clock from `start`, tolled, then extended by waivers."""
+    """A five-year §1621 clock from `start` for `clock_entries`, tolled, then extended by the
+    waivers that reach it."""
     limit, first = _anniversary_step(what, start, 5)
     limit, tolled = apply_tolling(start, limit, tolling)
-    limit, waived, flags = apply_waivers(limit, waivers)
+    limit, waived, flags = apply_waivers(limit, waivers, clock_entries=clock_entries)
     clock = Clock(label, start, limit, loss_cents, (first, *tolled, *waived), is_entry)
     return clock, flags
+
+
+def _entry_numbers(facts: CaseFacts) -> frozenset[str]:
+    """The entries a case-wide clock runs for: all of the case's."""
+    return frozenset(entry.number for entry in facts.entries)
 
 
 def _missing(rule: Rule | None, field: str, steps: list[Step]) -> Limitation:
@@ -170,6 +177,7 @@ def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
                 entry.entry_date,
                 facts.tolling,
                 facts.waivers,
+                frozenset({entry.number}),
                 loss_cents=entry.loss_cents,
                 is_entry=True,
             )
@@ -179,7 +187,12 @@ def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
     if facts.violation_date is None:
         return _missing(rule, "violation_date", steps)
     clock, clock_flags = _statutory_clock(
-        "case", "Violation date", facts.violation_date, facts.tolling, facts.waivers
+        "case",
+        "Violation date",
+        facts.violation_date,
+        facts.tolling,
+        facts.waivers,
+        _entry_numbers(facts),
     )
     return Limitation(rule, (clock,), tuple(steps), clock_flags)
 
@@ -189,7 +202,7 @@ def _discovery(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
         return _missing(rule, "discovery_date", steps)
     what = "Fraud discovered" if rule is Rule.FRAUD else "Offense discovered"
     clock, flags = _statutory_clock(
-        "case", what, facts.discovery_date, facts.tolling, facts.waivers
+        "case", what, facts.discovery_date, facts.tolling, facts.waivers, _entry_numbers(facts)
     )
     return Limitation(rule, (clock,), tuple(steps), flags)
 
@@ -233,7 +246,7 @@ def _forfeiture(facts: CaseFacts, steps: list[Step]) -> Limitation:
                 limit,
             )
         )
-    limit, waived, flags = apply_waivers(limit, facts.waivers)
+    limit, waived, flags = apply_waivers(limit, facts.waivers, clock_entries=_entry_numbers(facts))
     clock = Clock("case", start, limit, 0, (*branch_steps, *waived))
     return Limitation(Rule.FORFEITURE, (clock,), tuple(steps), flags)
 
@@ -291,7 +304,9 @@ def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
                 limit,
             )
         )
-    limit, waived, waiver_flags = apply_waivers(limit, facts.waivers, contract=True)
+    limit, waived, waiver_flags = apply_waivers(
+        limit, facts.waivers, clock_entries=_entry_numbers(facts), contract=True
+    )
     clock = Clock("case", accrual, limit, 0, (*clock_steps, *waived))
     return Limitation(Rule.CONTRACT, (clock,), tuple(steps), frozenset(flags | waiver_flags))
 

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from solwatch.facts import (
+    ENTRY_SEPARATOR,
     CaseFacts,
     CaseType,
     Culpability,
@@ -109,6 +110,8 @@ class CaseWaiver(SQLModel, table=True):
     term_years: int | None = None
     revoked_date: date | None = None
     revives: bool = False
+    # The entry numbers the waiver names, separated by ";"; NULL: every entry of the case.
+    entries: str | None = None
     created_import_id: int | None = None
 
 
@@ -241,6 +244,7 @@ CHILD_COLUMNS: dict[str, tuple[Any, ...]] = {
         CaseWaiver.term_years,
         CaseWaiver.revoked_date,
         CaseWaiver.revives,
+        CaseWaiver.entries,
     ),
     "tolling": _readable(
         CaseTolling.case_id,
@@ -309,7 +313,7 @@ def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
         property_discovery_date=day(property_found),
         entries=tuple(Entry(e[1], day(e[2]), e[3]) for e in children.get("entries", ())),  # type: ignore[arg-type]
         waivers=tuple(
-            Waiver(day(w[1]), day(w[2]), w[3], day(w[4]), bool(w[5]))  # type: ignore[arg-type]
+            Waiver(day(w[1]), day(w[2]), w[3], day(w[4]), bool(w[5]), _split(w[6]))  # type: ignore[arg-type]
             for w in children.get("waivers", ())
         ),
         tolling=tuple(
@@ -321,6 +325,10 @@ def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
             for e in children.get("events", ())
         ),
     )
+
+
+def _split(entries: str | None) -> tuple[str, ...]:
+    return tuple(entries.split(ENTRY_SEPARATOR)) if entries else ()
 
 
 def load_facts(case_ids: Sequence[int], *, session: Session) -> dict[int, CaseFacts]:

@@ -60,8 +60,40 @@ def incomplete_flags(waivers: Iterable[Waiver]) -> frozenset[str]:
     return frozenset({WAIVER_INCOMPLETE}) if incomplete else frozenset()
 
 
+def _named(entries: Sequence[str], shown: int = 5) -> str:
+    """`entry A` or `entries A, B and 3 more`."""
+    names = ", ".join(entries[:shown])
+    more = f" and {len(entries) - shown} more" if len(entries) > shown else ""
+    return f"{'entry' if len(entries) == 1 else 'entries'} {names}{more}"
+
+
+def _not_reaching(waiver: Waiver, clock_entries: frozenset[str], running: date) -> Step:
+    signed = waiver.signed.isoformat()
+    named = _named(waiver.entries)
+    if len(clock_entries) == 1:
+        text = (
+            f"Waiver signed {signed} names {named}, not this one: it does not extend "
+            f"this entry's clock."
+        )
+    elif clock_entries:
+        text = (
+            f"Waiver signed {signed} names only {named}: it does not extend the case's "
+            f"single clock, which runs for every entry (those it leaves out keep this date)."
+        )
+    else:
+        text = (
+            f"Waiver signed {signed} names {named}, but the case has no entries on "
+            f"file: not applied."
+        )
+    return Step(text, SRC_WAIVER_TERMS, running)
+
+
 def apply_waivers(
-    limit: date, waivers: Sequence[Waiver], *, contract: bool = False
+    limit: date,
+    waivers: Sequence[Waiver],
+    *,
+    clock_entries: frozenset[str] = frozenset(),
+    contract: bool = False,
 ) -> tuple[date, list[Step], frozenset[str]]:
     """The limitation date after `waivers`, the steps taken, and flags for counsel.
 
@@ -72,12 +104,19 @@ def apply_waivers(
     revoked waiver is never applied: §1621 is not jurisdictional, and whether a revoked waiver
     still stands is a defense the court left open (Katana Racing, 2023). With `contract` the
     claim is a §2415 contract claim, to which those §1621 rulings do not speak.
+
+    A waiver that names entries reaches only the clocks of those entries (`clock_entries`: the
+    entry numbers the clock runs for); one that does not reach the clock is neither applied nor
+    flagged, so `late-waiver` is raised only for a covered entry whose clock had already run.
     """
     late_source = SRC_2415_WAIVER if contract else SRC_HITACHI
     running = limit
     steps: list[Step] = []
     flags: set[str] = set()
     for waiver in sorted(waivers, key=lambda w: w.signed):
+        if not waiver.reaches(clock_entries):
+            steps.append(_not_reaching(waiver, clock_entries, running))
+            continue
         signed = waiver.signed.isoformat()
         if waiver.revoked is not None:
             flags.add(REVOKED_WAIVER)

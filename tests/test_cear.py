@@ -155,8 +155,9 @@ def test_it_refuses_a_bad_month(small: Cli, month: str, message: str) -> None:
 
 
 def test_the_summary_counts_waivers_signed_that_month(small: Cli, tmp_path: Path) -> None:
-    """C-1's waiver was signed in June 2025: that month's summary counts it for CEE007."""
-    for month, expected in (("2025-06", "1"), ("2025-07", "0")):
+    """C-1's waivers were signed in June and July 2025: each month's summary counts its own
+    for CEE007."""
+    for month, expected in (("2025-06", "1"), ("2025-07", "1"), ("2025-08", "0")):
         out = tmp_path / month
         small("export", "cear", "--month", month, "--as-of", "2026-11-24", "--out", str(out))
         summary = [line.split(",") for line in lines(out / f"cear-{month}-summary.csv")[1:-1]]

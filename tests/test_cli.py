@@ -164,7 +164,7 @@ def test_show_explains_the_derivation(small: Cli) -> None:
     """show --format json adds the steps, each with its legal source, ending on the date."""
     case = json.loads(small("show", "C-1", *AS_OF, "--format", "json").output)
     assert case["limitation_date"] == "2028-03-04"
-    assert (case["entries_total"], case["entries_expired"], case["waivers"]) == (2, 0, 1)
+    assert (case["entries_total"], case["entries_expired"], case["waivers"]) == (2, 0, 2)
     assert case["alerts"] == ["due", "sol-earlier-than-law", "request-waiver"]
     steps = case.pop("explanation")
     assert [step["text"] for step in steps] == [
@@ -173,9 +173,14 @@ def test_show_explains_the_derivation(small: Cli) -> None:
         "Entry E-100: Dated 2021-03-04 + 5 years = 2026-03-04, the last day suit may be commenced.",
         "Entry E-100: Waiver signed 2025-06-01 states an end date of 2028-03-04, and takes "
         "effect without CBP's acceptance: limit 2026-03-04 becomes 2028-03-04.",
+        "Entry E-100: Waiver signed 2025-07-01 names entry E-101, not this one: it does not "
+        "extend this entry's clock.",
         "Entry E-101: Dated 2021-09-30 + 5 years = 2026-09-30, the last day suit may be commenced.",
-        "Entry E-101: Waiver signed 2025-06-01 states an end date of 2028-03-04, and takes "
-        "effect without CBP's acceptance: limit 2026-09-30 becomes 2028-03-04.",
+        "Entry E-101: Waiver signed 2025-06-01 names entry E-100, not this one: it does not "
+        "extend this entry's clock.",
+        "Entry E-101: Waiver signed 2025-07-01 runs 3 year(s) commencing with the date of "
+        "execution, to 2028-07-01, and takes effect without CBP's acceptance: limit 2026-09-30 "
+        "becomes 2028-07-01.",
         "As of 2026-11-24, 0 of 2 entry clocks have run; the earliest one still running ends "
         "2028-03-04, the case's limitation date.",
         "2028-03-04 falls on a Saturday. The limit is never moved later: file by 2028-03-03 "
@@ -193,14 +198,14 @@ def test_show_text_says_when_to_file(small: Cli) -> None:
     assert "Fallback if fraud is not proven: 2024-02-15" in output
 
 
-def test_show_a_case_whose_entries_have_all_expired(small: Cli) -> None:
-    """Once every entry's clock has run, the case stands on the latest and counts them all."""
+def test_show_a_partially_expired_case(small: Cli) -> None:
+    """Once the first entry's clock has run, the case stands on the next one."""
     case = json.loads(small("show", "C-1", "--as-of", "2028-03-05", "--format", "json").output)
     assert (
         case["limitation_date"],
         case["entries_expired"],
         case["entries_expired_loss_amount"],
-    ) == ("2028-03-04", 2, "3500.25")
+    ) == ("2028-07-01", 1, "1000.00")
 
 
 def test_show_an_unknown_case_is_an_error(small: Cli) -> None:
@@ -230,7 +235,7 @@ def test_stats_json(small: Cli) -> None:
         "centers": [
             {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1},
             {"center": "CEE004", **zero, "expired": 1, "expired_uncollected": "75000.00"},
-            {"center": "CEE007", **zero, "waivers_on_file": 1},
+            {"center": "CEE007", **zero, "waivers_on_file": 2},
             {"center": None, **zero},
         ],
         "total": {
@@ -241,7 +246,7 @@ def test_stats_json(small: Cli) -> None:
             "due_90": 0,
             "due_365": 1,
             "sol_later_than_law": 0,
-            "waivers_on_file": 1,
+            "waivers_on_file": 2,
             "lost": 0,
             "lost_uncollected": "0.00",
         },

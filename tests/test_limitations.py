@@ -548,3 +548,105 @@ def test_it_runs_one_clock_per_entry() -> None:
     ]
     assert limitation.flags == {"late-waiver"}
     assert (limitation.first_date, limitation.last_date) == (D(2025, 2, 28), D(2027, 6, 1))
+
+
+def two_entries(*waivers: Waiver) -> CaseFacts:
+    """Entry A runs to 2025-02-01, entry B to 2026-06-01."""
+    return penalty(
+        violation_date=D(2020, 2, 1),
+        entries=(Entry("A", D(2020, 2, 1), 100), Entry("B", D(2021, 6, 1), 200)),
+        waivers=waivers,
+    )
+
+
+ENTRY_WAIVER_CASES = [
+    pytest.param(
+        two_entries(Waiver(D(2025, 6, 1), term_years=2, entries=("B",))),
+        (D(2025, 2, 1), D(2027, 6, 1)),
+        set(),
+        id="waiver-naming-b-extends-b-only-and-is-not-late-for-a",
+    ),
+    pytest.param(
+        two_entries(Waiver(D(2025, 6, 1), term_years=2)),
+        (D(2025, 2, 1), D(2027, 6, 1)),
+        {"late-waiver"},
+        id="waiver-for-every-entry-is-late-for-a",
+    ),
+    pytest.param(
+        two_entries(Waiver(D(2025, 6, 1), term_years=2, entries=("A",))),
+        (D(2025, 2, 1), D(2026, 6, 1)),
+        {"late-waiver"},
+        id="waiver-naming-a-is-late-for-a-and-leaves-b",
+    ),
+    pytest.param(
+        two_entries(Waiver(D(2025, 2, 1), term_years=2, entries=("A",))),
+        (D(2027, 2, 1), D(2026, 6, 1)),
+        set(),
+        id="waiver-naming-a-signed-on-its-limit-day",
+    ),
+    pytest.param(
+        two_entries(Waiver(D(2025, 2, 2), term_years=2, entries=("A",))),
+        (D(2025, 2, 1), D(2026, 6, 1)),
+        {"late-waiver"},
+        id="waiver-naming-a-signed-day-after-its-limit",
+    ),
+    pytest.param(
+        two_entries(Waiver(D(2025, 6, 1), D(2027, 12, 31), revives=True, entries=("A", "B"))),
+        (D(2027, 12, 31), D(2027, 12, 31)),
+        set(),
+        id="waiver-naming-both-reviewed-as-reviving",
+    ),
+    pytest.param(
+        two_entries(Waiver(D(2025, 6, 1), term_years=2, revoked=D(2025, 7, 1), entries=("B",))),
+        (D(2025, 2, 1), D(2026, 6, 1)),
+        {"revoked-waiver"},
+        id="revoked-waiver-flagged-on-the-entry-it-names",
+    ),
+]
+
+
+@pytest.mark.parametrize(("facts", "limits", "flags"), ENTRY_WAIVER_CASES)
+def test_a_waiver_reaches_only_the_entries_it_names(
+    facts: CaseFacts, limits: tuple[date, date], flags: set[str]
+) -> None:
+    """A waiver naming entries extends only their clocks, and is late only for a named entry
+    whose clock had already run (Hitachi turned on a waiver that named its 42 entries)."""
+    limitation = compute_limitation(facts)
+    assert tuple(clock.limit for clock in limitation.clocks) == limits
+    assert limitation.flags == flags
+
+
+@pytest.mark.parametrize(
+    ("named", "expected"),
+    [
+        pytest.param(("A",), D(2027, 6, 1), id="waiver-naming-some-entries-not-applied"),
+        pytest.param(("A", "B"), D(2029, 6, 1), id="waiver-naming-every-entry-applied"),
+        pytest.param((), D(2029, 6, 1), id="waiver-naming-none-covers-all"),
+    ],
+)
+def test_a_case_wide_clock_takes_only_waivers_that_cover_every_entry(
+    named: tuple[str, ...], expected: date
+) -> None:
+    """The fraud clock runs for every entry at once: a waiver naming only some of them does
+    not move it (the entries left out keep the earlier date), and the explanation says so."""
+    limitation = compute_limitation(
+        penalty(
+            culpability=Culpability.FRAUD,
+            violation_date=D(2020, 2, 1),
+            discovery_date=D(2022, 6, 1),
+            entries=(Entry("A", D(2020, 2, 1), 100), Entry("B", D(2021, 6, 1), 200)),
+            waivers=(Waiver(D(2026, 6, 1), term_years=3, entries=named),),
+        )
+    )
+    assert limitation.first_date == expected
+    said = any("names only entry A" in s.text for s in limitation.clocks[0].steps)
+    assert said is (named == ("A",))
+
+
+def test_a_waiver_naming_entries_does_not_reach_a_case_without_any() -> None:
+    """Entries named on a case with none on file: not applied (the import refuses it too)."""
+    limitation = compute_limitation(
+        penalty(violation_date=D(2021, 3, 4), waivers=(Waiver(D(2025, 6, 1), entries=("X",)),))
+    )
+    assert limitation.first_date == D(2026, 3, 4)
+    assert "has no entries on file" in limitation.clocks[0].steps[-1].text
