@@ -24,9 +24,13 @@ class AlertKind(StrEnum):
     REQUEST_WAIVER = "request-waiver"
     PREPENALTY_SHORT_WINDOW = "prepenalty-short-window"
     CEAR_REFERRAL = "cear-referral"
+    # A fraud case's negligence alternative: quieter, listed after the case's own alerts.
+    FALLBACK_DUE = "fallback-due"
+    FALLBACK_EXPIRED = "fallback-expired"
 
 
 ALERT_ORDER = {kind: position for position, kind in enumerate(AlertKind)}
+FALLBACK_KINDS = frozenset({AlertKind.FALLBACK_DUE, AlertKind.FALLBACK_EXPIRED})
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ def classify(
     days_idle: int | None,
     thresholds: Thresholds,
     prepenalty: bool = False,
+    fallback: Standing | None = None,
 ) -> tuple[AlertKind, ...]:
     """Every alert an open case raises on the day `standing` was taken.
 
@@ -122,6 +127,8 @@ def classify(
     prompts when fewer than their thresholds remain, `prepenalty-short-window` only for cases
     with a prepenalty notice (`prepenalty`: §1592 and §1593a penalties). A case with no
     recorded action at all is a CEAR referral candidate: nobody can show it was looked at.
+    A fraud case's `fallback` standing (its negligence alternative) raises `fallback-due` on
+    the same ladder and `fallback-expired` once it has passed, with the same boundaries.
     """
     if not is_open:
         return ()
@@ -148,4 +155,10 @@ def classify(
                 alerts.add(AlertKind.PREPENALTY_SHORT_WINDOW)
     if days_idle is None or days_idle >= thresholds.cear_referral_days:
         alerts.add(AlertKind.CEAR_REFERRAL)
+    fallback_days = fallback.days_remaining if fallback is not None else None
+    if fallback_days is not None:
+        if fallback_days < 0:
+            alerts.add(AlertKind.FALLBACK_EXPIRED)
+        elif fallback_days <= max(thresholds.ladder):
+            alerts.add(AlertKind.FALLBACK_DUE)
     return tuple(sorted(alerts, key=ALERT_ORDER.__getitem__))

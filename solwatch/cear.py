@@ -16,9 +16,16 @@ from datetime import date
 from typing import Any
 
 from solwatch.alerts import AlertKind
-from solwatch.reports import CASE_FIELDS, Assessment, case_row, dollars
+from solwatch.reports import CASE_FIELDS, FALLBACK_FIELDS, Assessment, case_row, dollars
 
-CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")
+# The CEAR columns keep their places after the case columns they were first written with.
+CEAR_FIELDS = (
+    *(name for name in CASE_FIELDS if name not in FALLBACK_FIELDS),
+    "last_action_date",
+    "days_since_action",
+    "cear_referral",
+    *FALLBACK_FIELDS,
+)
 SUMMARY_FIELDS = (
     "center",
     "open",

@@ -60,8 +60,9 @@ def explain(
         steps += _clock_steps(limitation.fallback, "Fallback: ")
         steps.append(
             Step(
-                f"Fallback: {fallback.limitation_date.isoformat()} is shown for reference only; "
-                f"it does not drive alerts.",
+                f"Fallback: {fallback.limitation_date.isoformat()} is the negligence "
+                f"alternative's limit if fraud is not proven. It raises its own alerts "
+                f"(fallback-due, fallback-expired) and never replaces the fraud date.",
                 SRC_1621,
                 None,
             )

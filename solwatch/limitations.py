@@ -315,7 +315,8 @@ def compute_limitation(facts: CaseFacts) -> Limitation:
     """Every clock of a case under its rule; for fraud, also the negligence fallback.
 
     The fallback (`1621-violation` from the violation or entry dates) is what remains if fraud
-    is not proven: it is shown to staff but does not drive alerts.
+    is not proven: it is shown and raises its own, quieter alerts, but never replaces the
+    fraud date. Its flags stay on the fallback (`Limitation.fallback.flags`).
     """
     limitation = _compute(facts)
     # Data to fix whatever the clocks made of the waiver: the case's own alert.
@@ -358,6 +359,7 @@ class Summary:
     flags: str
     entries_total: int
     entries_loss_cents: int
+    fallback_flags: str = ""
 
 
 def summarize(facts: CaseFacts, limitation: Limitation) -> Summary:
@@ -372,4 +374,6 @@ def summarize(facts: CaseFacts, limitation: Limitation) -> Summary:
         flags=";".join(sorted(limitation.flags)),
         entries_total=len(facts.entries),
         entries_loss_cents=sum(e.loss_cents for e in facts.entries),
+        # Waiver flags raised only on the fallback's clocks are reported with the fallback.
+        fallback_flags=";".join(sorted(fallback.flags - limitation.flags)) if fallback else "",
     )

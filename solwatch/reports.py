@@ -20,6 +20,8 @@ from solwatch.alerts import (
 from solwatch.dates import file_by_date
 from solwatch.limitations import Limitation, has_prepenalty_notice
 
+# A fraud case's negligence alternative: days left on it, and the flags raised only on it.
+FALLBACK_FIELDS = ("fallback_days_remaining", "fallback_flags")
 CASE_FIELDS = (
     "case_number",
     "case_type",
@@ -47,10 +49,12 @@ CASE_FIELDS = (
     # solwatch's own additions, after the contract's columns
     "entries_expired_loss_amount",
     "missing_field",
+    *FALLBACK_FIELDS,
 )
 NUMERIC_FIELDS = frozenset(
     {
         "days_remaining",
+        "fallback_days_remaining",
         "entries_total",
         "entries_expired",
         "waivers",
@@ -94,6 +98,7 @@ class CaseRecord:
     entries_total: int
     entries_loss_cents: int
     waivers_total: int
+    fallback_flags: frozenset[str] = frozenset()
 
     @property
     def uncollected_cents(self) -> int | None:
@@ -176,6 +181,7 @@ def assess(
         days_idle=days_idle,
         thresholds=thresholds,
         prepenalty=has_prepenalty_notice(record.case_type, record.statute),
+        fallback=fallback,
     )
     return Assessment(record, today, standing, fallback, alerts, days_idle)
 
@@ -230,6 +236,10 @@ def case_row(assessment: Assessment, offices: Mapping[str, str]) -> dict[str, An
         "uncollected_amount": dollars(record.uncollected_cents),
         "entries_expired_loss_amount": dollars(standing.expired_loss_cents),
         "missing_field": record.missing_field,
+        "fallback_days_remaining": (
+            assessment.fallback.days_remaining if assessment.fallback else None
+        ),
+        "fallback_flags": sorted(record.fallback_flags),
     }
 
 

@@ -51,6 +51,7 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_open_limitation", "is_open", "limitation_date"),
         Index("ix_cases_open_attention", "is_open", "attention"),
+        Index("ix_cases_open_fallback", "is_open", "fallback_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,6 +82,8 @@ class Case(SQLModel, table=True):
     last_fallback_date: date | None = None
     missing_field: str | None = None
     flags: str = ""
+    # Flags raised only on a fraud case's negligence fallback, reported with the fallback.
+    fallback_flags: str = ""
     attention: bool = False
     entries_total: int = 0
     entries_loss_cents: int = Field(default=0, sa_type=BigInteger)
@@ -283,6 +286,7 @@ RECORD_COLUMNS: tuple[Any, ...] = _readable(
     Case.entries_total,
     Case.entries_loss_cents,
     Case.waivers_total,
+    Case.fallback_flags,
 )
 
 
@@ -346,6 +350,14 @@ def load_facts(case_ids: Sequence[int], *, session: Session) -> dict[int, CaseFa
 _FLAGS: dict[str, frozenset[str]] = {}
 
 
+def _flag_set(flags: str) -> frozenset[str]:
+    """Stored `a;b` flags as a set; a million rows share a handful of distinct values."""
+    found = _FLAGS.get(flags)
+    if found is None:
+        found = _FLAGS[flags] = frozenset(filter(None, flags.split(";")))
+    return found
+
+
 def record_of(row: Any) -> CaseRecord:
     """A CaseRecord from a row of RECORD_COLUMNS."""
     (
@@ -377,10 +389,8 @@ def record_of(row: Any) -> CaseRecord:
         entries,
         loss,
         waivers,
+        fallback_flags,
     ) = row
-    flag_set = _FLAGS.get(flags)
-    if flag_set is None:
-        flag_set = _FLAGS[flags] = frozenset(filter(None, flags.split(";")))
     return CaseRecord(
         case_number=number,
         case_type=case_type,
@@ -405,10 +415,11 @@ def record_of(row: Any) -> CaseRecord:
         fallback_date=day(fallback),
         last_fallback_date=day(last_fallback),
         missing_field=missing,
-        flags=flag_set,
+        flags=_flag_set(flags),
         entries_total=entries,
         entries_loss_cents=loss,
         waivers_total=waivers,
+        fallback_flags=_flag_set(fallback_flags),
     )
 
 
@@ -421,6 +432,7 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
     attention = bool(
         summary.missing
         or summary.flags
+        or summary.fallback_flags
         or sol_date is None
         or (summary.first_date is not None and sol_date > summary.first_date)
     )
@@ -432,6 +444,7 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
         "last_fallback_date": summary.fallback_last_date,
         "missing_field": summary.missing,
         "flags": summary.flags,
+        "fallback_flags": summary.fallback_flags,
         "attention": attention,
         "entries_total": summary.entries_total,
         "entries_loss_cents": summary.entries_loss_cents,

@@ -45,6 +45,8 @@ C4 = {
     "uncollected_amount": "100.00",
     "entries_expired_loss_amount": "0.00",
     "missing_field": "discovery_date",
+    "fallback_days_remaining": None,
+    "fallback_flags": [],
 }
 C5 = {
     "case_number": "C-5",
@@ -72,6 +74,8 @@ C5 = {
     "uncollected_amount": "75000.00",
     "entries_expired_loss_amount": "0.00",
     "missing_field": None,
+    "fallback_days_remaining": None,
+    "fallback_flags": [],
 }
 C2 = {
     "case_number": "C-2",
@@ -93,12 +97,20 @@ C2 = {
     "entries_total": 0,
     "entries_expired": 0,
     "waivers": 0,
-    "alerts": ["due", "blank-sol", "request-waiver", "prepenalty-short-window"],
+    "alerts": [
+        "due",
+        "blank-sol",
+        "request-waiver",
+        "prepenalty-short-window",
+        "fallback-expired",
+    ],
     "assessed_amount": "5000.00",
     "collected_amount": None,
     "uncollected_amount": "5000.00",
     "entries_expired_loss_amount": "0.00",
     "missing_field": None,
+    "fallback_days_remaining": -1013,
+    "fallback_flags": [],
 }
 
 
@@ -122,15 +134,16 @@ def test_at_risk_csv_is_exact_and_formula_safe(small: Cli) -> None:
         "importer_name,importer_number,rule,limitation_date,fallback_limitation_date,"
         "file_by_date,days_remaining,recorded_sol_date,entries_total,entries_expired,waivers,"
         "alerts,assessed_amount,collected_amount,uncollected_amount,"
-        "entries_expired_loss_amount,missing_field",
+        "entries_expired_loss_amount,missing_field,fallback_days_remaining,fallback_flags",
         "C-4,penalty,1595a,,OPEN,,2704,Los Angeles FP&F,Delta Corp,22-2222222,1621-discovery,"
-        ",,,,2025-06-01,0,0,0,uncomputable,100.00,,100.00,0.00,discovery_date",
+        ",,,,2025-06-01,0,0,0,uncomputable,100.00,,100.00,0.00,discovery_date,,",
         "C-5,penalty,1592,gross_negligence,OPEN,CEE004,2709,,Echo Ltd,33-3333333,"
         "1621-violation,2026-11-20,,2026-11-20,-4,2026-11-20,0,0,0,expired,75000.00,,75000.00,"
-        "0.00,",
+        "0.00,,,",
         'C-2,penalty,1592,fraud,REFERRED,CEE001,1001,,"\'=HYPERLINK(""http://x"")",'
         "98-7654321,1621-fraud,2027-07-02,2024-02-15,2027-07-02,220,,0,0,0,"
-        "due;blank-sol;request-waiver;prepenalty-short-window,5000.00,,5000.00,0.00,",
+        "due;blank-sol;request-waiver;prepenalty-short-window;fallback-expired,5000.00,,5000.00,"
+        "0.00,,-1013,",
         "",
     ]
 
@@ -227,13 +240,15 @@ def test_stats_json(small: Cli) -> None:
         "waivers_on_file": 0,
         "lost": 0,
         "lost_uncollected": "0.00",
+        "fallback_due": 0,
+        "fallback_expired": 0,
     }
     assert stats == {
         "as_of": "2026-11-24",
         "from": "2025-11-25",
         "to": "2026-11-24",
         "centers": [
-            {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1},
+            {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1, "fallback_expired": 1},
             {"center": "CEE004", **zero, "expired": 1, "expired_uncollected": "75000.00"},
             {"center": "CEE007", **zero, "waivers_on_file": 2},
             {"center": None, **zero},
@@ -249,6 +264,8 @@ def test_stats_json(small: Cli) -> None:
             "waivers_on_file": 2,
             "lost": 0,
             "lost_uncollected": "0.00",
+            "fallback_due": 0,
+            "fallback_expired": 1,
         },
     }
 
@@ -321,6 +338,12 @@ def test_demo_shows_every_rule_and_alert(tmp_path: Path) -> None:
     for kind in AlertKind:
         found = json.loads(cli("at-risk", *AS_OF, "--kind", kind.value, "--format", "json").output)
         assert found, kind
+    fallback = json.loads(
+        cli("at-risk", *AS_OF, "--kind", "fallback-expired", "--format", "json").output
+    )
+    assert any(case["fallback_flags"] == ["late-waiver"] for case in fallback)
+    digests = [path.read_bytes() for path in (tmp_path / "outbox").glob("*.eml")]
+    assert any(b"Fraud cases: the negligence alternative" in digest for digest in digests)
 
 
 @pytest.mark.integration

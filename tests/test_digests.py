@@ -267,3 +267,107 @@ def test_the_short_prepenalty_window_says_seven_days_at_least_and_headquarters()
         "than 7 days (telephone the person where possible); only Headquarters may extend it"
     ) in line.todo
     assert "no extensions" not in line.todo
+
+
+def fraud(days: int, fallback_days: int, number: str = "F-1", **fields: object) -> Assessment:
+    """A fraud case `days` from its limit whose negligence alternative is `fallback_days` off."""
+    fallback = TODAY + timedelta(days=fallback_days)
+    return case(
+        days,
+        number,
+        culpability="fraud",
+        rule="1621-fraud",
+        fallback_date=fallback,
+        last_fallback_date=fallback,
+        **fields,
+    )
+
+
+def test_the_fallback_has_its_own_quieter_section_after_the_cases_own() -> None:
+    """A fraud case due in 20 days with its alternative 5 days past: its own line first, then
+    the fallback line in the last section; the case counts once; only its own alerts escalate."""
+    digests = plan_digests(
+        [fraud(20, -5), fraud(1000, 100, "F-2")],
+        today=TODAY,
+        routing=ROUTING,
+        policy=POLICY,
+        sent={},
+        muted={},
+    )
+    center = next(d for d in digests if d.audience.key == "CEE007")
+    assert [(s.key, [line.case_number for line in s.lines]) for s in center.sections] == [
+        ("due-soon", ["F-1"]),
+        ("fallback", ["F-1", "F-2"]),
+    ]
+    assert center.case_count == 2
+    first, second = center.sections[1].lines
+    assert (first.rule, first.days_remaining, first.alerts) == (
+        "1621-violation (fallback)",
+        -5,
+        (AlertKind.FALLBACK_EXPIRED,),
+    )
+    assert first.todo.startswith("If fraud is not proven: the negligence alternative's limit ran")
+    assert second.todo.startswith("If fraud may not be proven, refer the negligence alternative")
+    assert sorted(r for n, r in center.new_reasons if n == "F-2") == ["fallback-due:180"]
+    only_fallback = plan_digests(
+        [fraud(1000, -1, "F-3")], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    assert only_fallback
+    assert all(d.cc == () for d in only_fallback)
+
+
+@pytest.mark.parametrize(
+    ("fallback_days", "sent_reason", "news"),
+    [
+        pytest.param(90, "fallback-due:180", True, id="fallback-rung-newly-crossed"),
+        pytest.param(89, "fallback-due:90", False, id="fallback-rung-already-sent"),
+        pytest.param(10, "fallback-due:14", False, id="fallback-not-repeated-daily"),
+        pytest.param(-1, "fallback-due:1", True, id="fallback-expiry-is-news"),
+        pytest.param(-30, "fallback-expired", False, id="fallback-expiry-not-repeated-weekly"),
+    ],
+)
+def test_the_fallback_follows_the_ladder_once(
+    fallback_days: int, sent_reason: str, news: bool
+) -> None:
+    """fallback-due counts per rung like due; neither it nor fallback-expired repeats."""
+    sent = {
+        (key, "F-1", sent_reason): TODAY - timedelta(days=8)
+        for key in ("CEE007", "Los Angeles FP&F")
+    }
+    assert ("CEE007" in plan(fraud(1000, fallback_days), sent=sent)) is news
+
+
+def test_waiver_flags_raised_only_on_the_fallback_are_reported_with_it() -> None:
+    """A waiver late for the negligence alternative alone goes to counsel in the fallback's
+    section, not as the case's own late-waiver; muting late-waiver quiets it."""
+    late = fraud(1000, 1000, fallback_flags=frozenset({"late-waiver"}))
+    assert AlertKind.LATE_WAIVER not in late.alerts
+    digests = plan_digests([late], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
+    center = next(d for d in digests if d.audience.key == "CEE007")
+    [section] = center.sections
+    assert section.key == "fallback"
+    assert section.lines[0].todo == (
+        "Counsel: a waiver came after the negligence alternative's limit had run"
+    )
+    assert center.new_reasons == (("F-1", "fallback-late-waiver"),)
+    assert plan(late, muted={"F-1": frozenset({AlertKind.LATE_WAIVER})}) == {}
+
+
+def test_an_acknowledged_fallback_alert_is_quiet() -> None:
+    """Muting fallback-expired leaves the case's own alerts alone."""
+    muted = {"F-1": frozenset({AlertKind.FALLBACK_EXPIRED})}
+    assert plan(fraud(1000, -3), muted=muted) == {}
+    assert plan(fraud(1000, -3, sol_date=None), muted=muted)["CEE007"] == ["F-1 blank-sol"]
+
+
+def test_the_fallback_is_not_a_calendar_deadline() -> None:
+    """The digest's calendar holds the case's own limit only, once."""
+    from solwatch.daily import _calendar_attachment
+
+    digests = plan_digests(
+        [fraud(20, 10)], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    [(name, data, _)] = _calendar_attachment(digests[0])
+    assert name == f"deadlines-{TODAY.isoformat()}.ics"
+    assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:F-1-limit@solwatch") == 1
+    assert b"DTSTART;VALUE=DATE:20261214" in data  # the fraud limit, not the fallback's

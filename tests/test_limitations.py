@@ -650,3 +650,28 @@ def test_a_waiver_naming_entries_does_not_reach_a_case_without_any() -> None:
     )
     assert limitation.first_date == D(2026, 3, 4)
     assert "has no entries on file" in limitation.clocks[0].steps[-1].text
+
+
+@pytest.mark.parametrize(
+    ("signed", "flags", "fallback_flags"),
+    [
+        pytest.param(D(2023, 1, 10), "", "", id="waiver-in-time-for-both-clocks"),
+        pytest.param(D(2023, 1, 11), "", "late-waiver", id="waiver-late-for-the-fallback-only"),
+        pytest.param(D(2027, 6, 2), "late-waiver", "", id="waiver-late-for-both-clocks"),
+    ],
+)
+def test_waiver_flags_of_the_fallback_alone_stay_with_it(
+    signed: date, flags: str, fallback_flags: str
+) -> None:
+    """A waiver late only for the negligence alternative (limit 2023-01-10) is the fallback's
+    flag, not the fraud case's own; late for the fraud clock (2027-06-01) too, it is the case's."""
+    from solwatch.limitations import summarize
+
+    facts = penalty(
+        culpability=Culpability.FRAUD,
+        violation_date=D(2018, 1, 10),
+        discovery_date=D(2022, 6, 1),
+        waivers=(Waiver(signed, term_years=1),),
+    )
+    summary = summarize(facts, compute_limitation(facts))
+    assert (summary.flags, summary.fallback_flags) == (flags, fallback_flags)
