@@ -7,7 +7,7 @@ from datetime import date
 from solwatch.alerts import Standing
 from solwatch.dates import file_by_date, holiday_name, weekday_name
 from solwatch.limitations import Limitation
-from solwatch.steps import SRC_1621, SRC_LIU, Step
+from solwatch.steps import SRC_1621, SRC_LIU, SRC_WEEKEND, Step
 
 
 def _clock_steps(limitation: Limitation, prefix: str = "") -> list[Step]:
@@ -77,9 +77,11 @@ def explain(
         why = holiday_name(limit) or weekday_name(limit)
         steps.append(
             Step(
-                f"{limit.isoformat()} falls on a {why}. The limit is never moved later: file by "
+                f"{limit.isoformat()} falls on a {why}. FRCP 6(a)(1)(C) and Wood-Ivey would roll "
+                f"a last day on a weekend or holiday forward to the next business day, but no "
+                f"§1621 ruling says so, and solwatch never moves the limit later: file by "
                 f"{file_by.isoformat()} ({weekday_name(file_by)}), the business day before.",
-                "solwatch practice (conservative: courts may not extend a limit for closures)",
+                SRC_WEEKEND,
             )
         )
     return steps

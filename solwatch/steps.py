@@ -23,12 +23,18 @@ SRC_2415 = (
     "right of action is deemed to accrue again"
 )
 SRC_LIU = "19 U.S.C. §1621(1); U.S. v. Liu, CIT Slip Op. 23-44 (2023)"
+# Cited only where a waiver's wording is the point: a term "commencing with the date of
+# execution".
 SRC_GULDMAN = (
     "United States v. Guldman, 343 F. Supp. 2d 1219 (CIT 2004), aff'd (Fed. Cir. 2005) "
-    "(nonprecedential): a waiver's term commencing with the date of execution"
+    "(nonprecedential)"
 )
 # The anniversary is the last timely day: leave out the day of the event, count the last day.
 SRC_ANNIVERSARY = "FRCP 6(a)(1); Wood-Ivey Systems v. United States, 4 F.3d 961 (Fed. Cir. 1993)"
+SRC_WEEKEND = (
+    "FRCP 6(a)(1)(C); Wood-Ivey Systems v. United States, 4 F.3d 961 (Fed. Cir. 1993); no §1621 "
+    "ruling applies the roll-forward, so solwatch shows the business day before"
+)
 # Waiver arithmetic has no case source: a waiver reaches as far as its own terms say.
 SRC_WAIVER_TERMS = "the waiver's own terms"
 SRC_FORD = (

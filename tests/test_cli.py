@@ -196,8 +196,10 @@ def test_show_explains_the_derivation(small: Cli) -> None:
         "becomes 2028-07-01.",
         "As of 2026-11-24, 0 of 2 entry clocks have run; the earliest one still running ends "
         "2028-03-04, the case's limitation date.",
-        "2028-03-04 falls on a Saturday. The limit is never moved later: file by 2028-03-03 "
-        "(Friday), the business day before.",
+        "2028-03-04 falls on a Saturday. FRCP 6(a)(1)(C) and Wood-Ivey would roll a last day "
+        "on a weekend or holiday forward to the next business day, but no §1621 ruling says so, "
+        "and solwatch never moves the limit later: file by 2028-03-03 (Friday), the business "
+        "day before.",
     ]
     assert all(step["source"] for step in steps)
     assert steps[-2]["date"] == "2028-03-04"
