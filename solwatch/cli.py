@@ -45,7 +45,6 @@ from solwatch.store import (
     find_record,
     load_facts,
     make_engine,
-    mark_all_pending,
     recompute_pending,
 )
 
@@ -171,7 +170,7 @@ def init(app: App) -> None:
     except Exception as error:
         raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
     with app.session() as session:
-        computed = recompute_pending(session=session)
+        computed = recompute_pending(session=session, now=_utc_now())
         session.commit()
     click.echo(
         f"Database ready: {app.safe_url}" + (f" ({computed} cases recomputed)" if computed else "")
@@ -183,8 +182,7 @@ def init(app: App) -> None:
 def recompute(app: App) -> None:
     """Recompute every case's limitation fields (after a rules or holiday change)."""
     with app.session() as session:
-        mark_all_pending(session=session)
-        computed = recompute_pending(session=session)
+        computed = recompute_pending(session=session, now=_utc_now(), everything=True)
         session.commit()
     click.echo(f"Recomputed {computed} cases.")
 

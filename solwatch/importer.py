@@ -516,7 +516,7 @@ def import_extracts(
     if dry_run or (job.report.errors and not skip_invalid):
         session.rollback()
         return job.report, job.rejects
-    job.report.computed = recompute_pending(session=session, advance=computing)
+    job.report.computed = recompute_pending(session=session, now=now, advance=computing)
     run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True

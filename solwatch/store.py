@@ -453,38 +453,97 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
     }
 
 
+# Stored results whose change, when the rules change, is recorded in a case's history.
+TRACKED = ("limitation_date", "last_limitation_date", "fallback_date", "last_fallback_date")
+TRACKED_FLAGS = ("flags", "fallback_flags")
+PRIOR_COLUMNS: tuple[Any, ...] = (
+    Case.rules_version,
+    *_readable(*(Case.__table__.c[name] for name in TRACKED)),  # type: ignore[attr-defined]
+    *(Case.__table__.c[name] for name in TRACKED_FLAGS),  # type: ignore[attr-defined]
+)
+
+
+def _rule_changes(
+    case_id: int, prior: Sequence[Any], computed: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """History rows for the stored results a recomputation changed, saying why."""
+    version, *old = prior
+    why = (
+        "recomputed"
+        if version == RULES_VERSION
+        else f"rules changed (version {version} to {RULES_VERSION})"
+    )
+    changes = []
+    for name, before in zip((*TRACKED, *TRACKED_FLAGS), old, strict=True):
+        was = day(before) if name in TRACKED else before
+        now_is = computed[name]
+        if was != now_is:
+            changes.append(
+                {
+                    "case_id": case_id,
+                    "field": name,
+                    "old_value": _history_value(was),
+                    "new_value": _history_value(now_is),
+                    "changed_at": now,
+                    "import_id": None,
+                    "source": why,
+                }
+            )
+    return changes
+
+
+def _history_value(value: Any) -> str | None:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value or None
+
+
 def recompute_pending(
-    *, session: Session, batch: int = 5000, advance: Callable[[int], None] | None = None
+    *,
+    session: Session,
+    now: datetime,
+    everything: bool = False,
+    batch: int = 5000,
+    advance: Callable[[int], None] | None = None,
 ) -> int:
-    """Compute every case not computed under the current rules; returns how many."""
+    """Compute every case not computed under the current rules (with `everything`, every
+    case); returns how many.
+
+    A case computed before (under these or older rules) whose stored dates or flags change gets
+    a history row per changed field, its source saying why ("rules changed (version 1 to 2)").
+    Cases the import just wrote or changed are computed without one: the import's own history
+    says what changed.
+    """
     done = 0
     last_id = 0
     pending = or_(col(Case.rules_version).is_(None), col(Case.rules_version) != RULES_VERSION)
     connection = session.connection()
+    width = len(FACT_COLUMNS)
     while True:
         rows = connection.execute(
-            select(*FACT_COLUMNS)
-            .where(pending, col(Case.id) > last_id)
+            select(*FACT_COLUMNS, *PRIOR_COLUMNS)
+            .where(*(() if everything else (pending,)), col(Case.id) > last_id)
             .order_by(col(Case.id))
             .limit(batch)
         ).all()
         if not rows:
             return done
         children = _children(session=session, between=(rows[0][0], rows[-1][0]))
-        values = [
-            {"b_id": row[0], **computed_columns(_facts(row, children.get(row[0], {})), day(row[8]))}
-            for row in rows
-        ]
+        values = []
+        changes: list[dict[str, Any]] = []
+        for row in rows:
+            facts = _facts(row[:width], children.get(row[0], {}))
+            computed = computed_columns(facts, day(row[8]))
+            values.append({"b_id": row[0], **computed})
+            if row[width] is not None:
+                changes += _rule_changes(row[0], row[width:], computed, now)
         update_many(connection, Case.__table__, values)  # type: ignore[attr-defined]
+        if changes:
+            insert_many(connection, CaseChange.__table__, changes)  # type: ignore[attr-defined]
         last_id = rows[-1][0]
         done += len(rows)
         if advance:
             advance(len(rows))
-
-
-def mark_all_pending(*, session: Session) -> None:
-    """After a rules change: every case will be recomputed."""
-    session.connection().execute(update(Case).values(rules_version=None))
 
 
 # --- queries ----------------------------------------------------------------------------------
