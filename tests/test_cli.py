@@ -319,6 +319,12 @@ def test_every_command_has_help_and_is_documented(command: str) -> None:
     assert f"`solwatch {command}" in (ROOT / "README.md").read_text()
 
 
+@pytest.mark.parametrize("kind", [kind.value for kind in AlertKind])
+def test_every_alert_kind_is_documented(kind: str) -> None:
+    """The README's alert table names every alert kind solwatch raises."""
+    assert f"| `{kind}` |" in (ROOT / "README.md").read_text()
+
+
 def test_demo_shows_every_rule_and_alert(tmp_path: Path) -> None:
     """The demo's sample data has cases under every rule and with every alert kind."""
     cli = Cli(tmp_path)
