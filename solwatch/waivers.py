@@ -35,7 +35,7 @@ def waiver_end(waiver: Waiver) -> tuple[date, str, str]:
         return (
             waiver.expires,
             f"states an end date of {waiver.expires.isoformat()}",
-            (SRC_WAIVER_TERMS),
+            SRC_WAIVER_TERMS,
         )
     if waiver.term_years is not None:
         end = add_years(waiver.signed, waiver.term_years)

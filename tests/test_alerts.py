@@ -164,6 +164,21 @@ def test_it_stands_on_the_earliest_live_entry(today: date, expected: Standing) -
     assert stand(clocks, today, per_entry=True) == expected
 
 
+def with_fallback(fallback_days: int, *, is_open: bool = True) -> tuple[AlertKind, ...]:
+    """The alerts of a case far from its own limit whose fallback is `fallback_days` off."""
+    today = days_before(1000)
+    return classify(
+        is_open=is_open,
+        standing=stand([(LIMIT, 0)], today, per_entry=False),
+        missing=None,
+        recorded_sol=LIMIT,
+        flags=frozenset(),
+        days_idle=0,
+        thresholds=TH,
+        fallback=stand([(today + timedelta(days=fallback_days), 0)], today, per_entry=False),
+    )
+
+
 @pytest.mark.parametrize(
     ("fallback_days", "expected"),
     [
@@ -179,33 +194,11 @@ def test_the_negligence_fallback_raises_its_own_alerts(
 ) -> None:
     """A fraud case's fallback follows the ladder and the expiry day of the case's own clock,
     as its own alerts, whatever the fraud date says."""
-    today = days_before(1000)
-    fallback = stand([(today + timedelta(days=fallback_days), 0)], today, per_entry=False)
-    found = classify(
-        is_open=True,
-        standing=stand([(LIMIT, 0)], today, per_entry=False),
-        missing=None,
-        recorded_sol=LIMIT,
-        flags=frozenset(),
-        days_idle=0,
-        thresholds=TH,
-        fallback=fallback,
-    )
+    found = with_fallback(fallback_days)
     assert set(found) == expected
     assert list(found) == sorted(found, key=list(AlertKind).index)
 
 
 def test_a_closed_fraud_case_raises_no_fallback_alert() -> None:
     """Suit filed or closed: the fallback is not watched either."""
-    today = days_before(1000)
-    found = classify(
-        is_open=False,
-        standing=stand([(LIMIT, 0)], today, per_entry=False),
-        missing=None,
-        recorded_sol=LIMIT,
-        flags=frozenset(),
-        days_idle=0,
-        thresholds=TH,
-        fallback=Standing(today - timedelta(days=5), -5),
-    )
-    assert found == ()
+    assert with_fallback(-5, is_open=False) == ()

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from solwatch.alerts import AlertKind, Thresholds
-from solwatch.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
+from solwatch.digests import Digest, Policy, Routing, audiences_for, plan_digests, rung_crossed
 from solwatch.reports import Assessment, CaseRecord, assess
 
 TODAY = date(2026, 11, 24)
@@ -73,6 +73,12 @@ def plan(
         cases, today=TODAY, routing=ROUTING, policy=POLICY, sent=sent or {}, muted=muted or {}
     )
     return {d.audience.key: sorted(f"{n} {r}" for n, r in d.new_reasons) for d in digests}
+
+
+def center_digest(*cases: Assessment) -> Digest:
+    """The Center's digest of `cases`, with nothing sent or muted before."""
+    digests = plan_digests(cases, today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
+    return next(d for d in digests if d.audience.key == "CEE007")
 
 
 @pytest.mark.parametrize(
@@ -198,15 +204,7 @@ def test_an_acknowledged_alert_is_quiet() -> None:
 
 def test_sections_hold_cases_most_urgent_first() -> None:
     """Expired, then due soon, then due later; a case moves section as its days run out."""
-    digests = plan_digests(
-        [case(-5, "A"), case(3, "B"), case(29, "C"), case(45, "D")],
-        today=TODAY,
-        routing=ROUTING,
-        policy=POLICY,
-        sent={},
-        muted={},
-    )
-    center = next(d for d in digests if d.audience.key == "CEE007")
+    center = center_digest(case(-5, "A"), case(3, "B"), case(29, "C"), case(45, "D"))
     assert [(s.key, [line.case_number for line in s.lines]) for s in center.sections] == [
         ("expired", ["A"]),
         ("due-soon", ["B", "C"]),
@@ -222,8 +220,7 @@ def test_a_long_section_shows_its_first_lines_and_full_totals() -> None:
     from solwatch.render import render_digest, template_env
 
     cases = [case(-1 - n, f"X-{n:04d}") for n in range(LINES_PER_SECTION + 50)]
-    digests = plan_digests(cases, today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
-    center = next(d for d in digests if d.audience.key == "CEE007")
+    center = center_digest(*cases)
     [expired] = center.sections
     assert (expired.count, len(expired.lines)) == (LINES_PER_SECTION + 50, LINES_PER_SECTION)
     assert expired.uncollected_cents == (LINES_PER_SECTION + 50) * 100_00
@@ -286,15 +283,7 @@ def fraud(days: int, fallback_days: int, number: str = "F-1", **fields: object) 
 def test_the_fallback_has_its_own_quieter_section_after_the_cases_own() -> None:
     """A fraud case due in 20 days with its alternative 5 days past: its own line first, then
     the fallback line in the last section; the case counts once; only its own alerts escalate."""
-    digests = plan_digests(
-        [fraud(20, -5), fraud(1000, 100, "F-2")],
-        today=TODAY,
-        routing=ROUTING,
-        policy=POLICY,
-        sent={},
-        muted={},
-    )
-    center = next(d for d in digests if d.audience.key == "CEE007")
+    center = center_digest(fraud(20, -5), fraud(1000, 100, "F-2"))
     assert [(s.key, [line.case_number for line in s.lines]) for s in center.sections] == [
         ("due-soon", ["F-1"]),
         ("fallback", ["F-1", "F-2"]),
@@ -342,8 +331,7 @@ def test_waiver_flags_raised_only_on_the_fallback_are_reported_with_it() -> None
     section, not as the case's own late-waiver; muting late-waiver quiets it."""
     late = fraud(1000, 1000, fallback_flags=frozenset({"late-waiver"}))
     assert AlertKind.LATE_WAIVER not in late.alerts
-    digests = plan_digests([late], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
-    center = next(d for d in digests if d.audience.key == "CEE007")
+    center = center_digest(late)
     [section] = center.sections
     assert section.key == "fallback"
     assert section.lines[0].todo == (

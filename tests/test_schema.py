@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
+from sqlalchemy.engine import Connection
 
 from solwatch.schema import _alembic, is_current
 from solwatch.store import make_engine
 from tests.conftest import Cli
 
 
-def test_init_upgrades_an_older_database(tmp_path: Path) -> None:
-    """A database left at the first revision is brought up to date; its rows stay."""
-    cli = Cli(tmp_path)
+@contextmanager
+def database_at(tmp_path: Path, revision: str) -> Iterator[Connection]:
+    """`cases.db` left at an older schema revision, open for writing rows the old way."""
     engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
     config = _alembic(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+        command.upgrade(config, revision)
+        yield connection
+
+
+def test_init_upgrades_an_older_database(tmp_path: Path) -> None:
+    """A database left at the first revision is brought up to date; its rows stay."""
+    cli = Cli(tmp_path)
+    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
+    with database_at(tmp_path, "0001") as connection:
         connection.exec_driver_sql(
             "INSERT INTO cases (case_number, case_type, status, is_open, flags, attention, "
             "entries_total, entries_loss_cents, waivers_total) "
@@ -57,11 +68,7 @@ def test_the_migrations_build_what_the_models_declare(tmp_path: Path) -> None:
 def test_waivers_stored_before_entries_were_named_cover_every_entry(tmp_path: Path) -> None:
     """A waiver row from before the `entries` column keeps covering all of its case's entries."""
     cli = Cli(tmp_path)
-    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
-    config = _alembic(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+    with database_at(tmp_path, "0003") as connection:
         connection.exec_driver_sql(
             "INSERT INTO cases (id, case_number, case_type, statute, culpability, status, "
             "is_open, violation_date, sol_date, flags, attention, entries_total, "
@@ -108,42 +115,15 @@ def test_init_brings_stored_cases_up_to_new_rules_and_says_why(tmp_path: Path) -
     is kept in the history as "rules changed"; a second `recompute` changes nothing, and one
     that corrects a stored date says "recomputed"."""
     cli = Cli(tmp_path)
-    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
-    config = _alembic(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
-        for n, (
-            number,
-            kind,
-            statute,
-            culpability,
-            found,
-            prop,
-            violated,
-            limit,
-            flags,
-        ) in enumerate(OLD_CASES, 1):
+    with database_at(tmp_path, "0003") as connection:
+        for n, (*facts, limit, flags) in enumerate(OLD_CASES, 1):
             connection.exec_driver_sql(
                 "INSERT INTO cases (id, case_number, case_type, statute, culpability, status, "
                 "is_open, discovery_date, property_discovery_date, violation_date, sol_date, "
                 "rule, limitation_date, last_limitation_date, flags, attention, entries_total, "
                 "entries_loss_cents, waivers_total, rules_version) VALUES "
                 "(?, ?, ?, ?, ?, 'OPEN', 1, ?, ?, ?, ?, 'old', ?, ?, ?, 0, 0, 0, 0, 1)",
-                (
-                    n,
-                    number,
-                    kind,
-                    statute,
-                    culpability,
-                    found,
-                    prop,
-                    violated,
-                    limit,
-                    limit,
-                    limit,
-                    flags,
-                ),
+                (n, *facts, limit, limit, limit, flags),
             )
         connection.exec_driver_sql(
             "INSERT INTO tolling (case_id, start_date, end_date) VALUES (1, '2020-06-01', '2020-12-01')"
