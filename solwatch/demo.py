@@ -210,6 +210,25 @@ class _Generator:
                 }
             ],
         )
+        # A waiver on file with neither an end date nor a term: counted as two years from
+        # signing, and flagged so that someone records its terms.
+        yield SampleCase(self.base(ago(4, 60)), waivers=[{"signed_date": ago(0, 90)}])
+        # A bond payment received after the six years had run: not counted, for counsel.
+        late_payment = self.base(
+            ago(7, 30), case_type="liquidated_damages", statute="1623", culpability=None
+        )
+        late_payment["sol_date"] = add_years(late_payment["violation_date"], 6)
+        yield SampleCase(
+            late_payment, events=[{"event_date": ago(0, 200), "kind": "partial_payment"}]
+        )
+        # Fraud cases: one whose negligence alternative runs out within the year, and one
+        # whose waiver came in time for the fraud claim but after the alternative had run.
+        fallback_due = self.base(ago(4, 100), culpability="fraud", discovery_date=ago(3))
+        fallback_due["sol_date"] = add_years(fallback_due["discovery_date"], 5)
+        yield SampleCase(fallback_due)
+        fallback_late = self.base(ago(6), culpability="fraud", discovery_date=ago(1))
+        fallback_late["sol_date"] = add_years(fallback_late["discovery_date"], 5)
+        yield SampleCase(fallback_late, waivers=[{"signed_date": ago(0, 100), "term_years": 3}])
 
     def random_case(self) -> SampleCase:
         rng = self.rng

@@ -22,7 +22,7 @@ def init(app: App) -> None:
     except Exception as error:
         raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
     app.require_schema()
-    computed = schema.recompute(app.engine)
+    computed = schema.recompute(app.engine, now=utc_now())
     click.echo(
         f"Database ready: {app.safe_url}" + (f" ({computed} cases recomputed)" if computed else "")
     )
@@ -33,7 +33,7 @@ def init(app: App) -> None:
 def recompute(app: App) -> None:
     """Recompute every case's limitation fields (after a rules or holiday change)."""
     app.require_schema()
-    computed = schema.recompute(app.engine, everything=True)
+    computed = schema.recompute(app.engine, now=utc_now(), everything=True)
     click.echo(f"Recomputed {computed} cases.")
 
 

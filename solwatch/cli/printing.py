@@ -59,7 +59,10 @@ def print_case(row: dict[str, Any], assessment: Assessment, today: date, steps: 
             f"{row['file_by_date']}: {when} as of {today.isoformat()}"
         )
     if row["fallback_limitation_date"]:
-        echo(f"Fallback if fraud is not proven: {row['fallback_limitation_date']}")
+        days = row["fallback_days_remaining"]
+        when = f"{days} days remaining" if days >= 0 else f"passed {-days} days ago"
+        flags = f"; {', '.join(row['fallback_flags'])} on it" if row["fallback_flags"] else ""
+        echo(f"Fallback if fraud is not proven: {row['fallback_limitation_date']} ({when}{flags})")
     echo(f"Recorded SOL date: {show_value(row['recorded_sol_date'])}")
     echo(
         f"Entries: {row['entries_total']} ({row['entries_expired']} past the limit, "

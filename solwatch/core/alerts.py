@@ -17,14 +17,20 @@ class AlertKind(StrEnum):
     UNCOMPUTABLE = "uncomputable"
     SOL_LATER_THAN_LAW = "sol-later-than-law"
     SOL_EARLIER_THAN_LAW = "sol-earlier-than-law"
+    WAIVER_INCOMPLETE = "waiver-incomplete"
     LATE_WAIVER = "late-waiver"
     REVOKED_WAIVER = "revoked-waiver"
+    LATE_ACKNOWLEDGMENT = "late-acknowledgment"
     REQUEST_WAIVER = "request-waiver"
     PREPENALTY_SHORT_WINDOW = "prepenalty-short-window"
     CEAR_REFERRAL = "cear-referral"
+    # A fraud case's negligence alternative: quieter, listed after the case's own alerts.
+    FALLBACK_DUE = "fallback-due"
+    FALLBACK_EXPIRED = "fallback-expired"
 
 
 ALERT_ORDER = {kind: position for position, kind in enumerate(AlertKind)}
+FALLBACK_KINDS = frozenset({AlertKind.FALLBACK_DUE, AlertKind.FALLBACK_EXPIRED})
 
 
 @dataclass(frozen=True)
@@ -111,13 +117,18 @@ def classify(
     flags: frozenset[str],
     days_idle: int | None,
     thresholds: Thresholds,
+    prepenalty: bool = False,
+    fallback: Standing | None = None,
 ) -> tuple[AlertKind, ...]:
     """Every alert an open case raises on the day `standing` was taken.
 
     Boundaries: the limitation date itself is the last timely day, so a case is `expired` from
     the day after; `due` once days remaining are at most the ladder's top rung; the action
-    prompts when fewer than their thresholds remain. A case with no recorded action at all is
-    a CEAR referral candidate: nobody can show it was looked at.
+    prompts when fewer than their thresholds remain, `prepenalty-short-window` only for cases
+    with a prepenalty notice (`prepenalty`: §1592 and §1593a penalties). A case with no
+    recorded action at all is a CEAR referral candidate: nobody can show it was looked at.
+    A fraud case's `fallback` standing (its negligence alternative) raises `fallback-due` on
+    the same ladder and `fallback-expired` once it has passed, with the same boundaries.
     """
     if not is_open:
         return ()
@@ -140,8 +151,14 @@ def classify(
                 alerts.add(AlertKind.DUE)
             if days < thresholds.request_waiver_days:
                 alerts.add(AlertKind.REQUEST_WAIVER)
-            if days < thresholds.prepenalty_short_days:
+            if prepenalty and days < thresholds.prepenalty_short_days:
                 alerts.add(AlertKind.PREPENALTY_SHORT_WINDOW)
     if days_idle is None or days_idle >= thresholds.cear_referral_days:
         alerts.add(AlertKind.CEAR_REFERRAL)
+    fallback_days = fallback.days_remaining if fallback is not None else None
+    if fallback_days is not None:
+        if fallback_days < 0:
+            alerts.add(AlertKind.FALLBACK_EXPIRED)
+        elif fallback_days <= max(thresholds.ladder):
+            alerts.add(AlertKind.FALLBACK_DUE)
     return tuple(sorted(alerts, key=ALERT_ORDER.__getitem__))

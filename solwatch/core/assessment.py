@@ -18,7 +18,7 @@ from solwatch.core.alerts import (
     stand,
     stand_from_summary,
 )
-from solwatch.core.limitations import Limitation
+from solwatch.core.limitations import Limitation, has_prepenalty_notice
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class CaseRecord:
     entries_total: int
     entries_loss_cents: int
     waivers_total: int
+    fallback_flags: frozenset[str] = frozenset()
 
     @property
     def uncollected_cents(self) -> int | None:
@@ -133,6 +134,8 @@ def assess(
         flags=record.flags,
         days_idle=days_idle,
         thresholds=thresholds,
+        prepenalty=has_prepenalty_notice(record.case_type, record.statute),
+        fallback=fallback,
     )
     return Assessment(record, today, standing, fallback, alerts, days_idle)
 

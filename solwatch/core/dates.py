@@ -21,9 +21,10 @@ _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 def add_years(start: date, years: int) -> date:
     """The same month and day `years` later; 29 February becomes 28 February.
 
-    The anniversary is the last day on which suit is timely (U.S. v. Guldman, CIT 2004/2005:
-    a one-year waiver executed 5 Feb 2002 was still in effect on 5 Feb 2003). relativedelta
-    clips 29 February to the 28th, the earlier day, which is the conservative choice.
+    The anniversary is the last day on which suit is timely: leave out the day of the event and
+    count the last day (FRCP 6(a)(1)); twelve months from 8 Dec 1989 ended on 8 Dec 1990
+    (Wood-Ivey Systems v. United States, 4 F.3d 961, Fed. Cir. 1993). relativedelta clips
+    29 February to the 28th, the earlier day, which is the conservative choice.
     """
     # Cached: a store of a million cases holds only a few thousand distinct dates.
     return start + relativedelta(years=years)
@@ -49,7 +50,8 @@ def is_business_day(day: date) -> bool:
 def file_by_date(limit: date) -> date:
     """The last business day on or before `limit`.
 
-    A limitation date is never moved later for a weekend or holiday; staff are told to file by
+    FRCP 6(a)(1)(C) and Wood-Ivey would roll a last day on a weekend or holiday forward, but no
+    §1621 ruling says so: a limitation date is never moved later, and staff are told to file by
     the previous business day instead.
     """
     day = limit

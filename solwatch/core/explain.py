@@ -7,7 +7,7 @@ from datetime import date
 from solwatch.core.alerts import Standing
 from solwatch.core.dates import file_by_date, holiday_name, weekday_name
 from solwatch.core.limitations import Limitation
-from solwatch.core.steps import SRC_1621, SRC_LIU, Step
+from solwatch.core.steps import SRC_1621, SRC_LIU, SRC_WEEKEND, Step
 
 
 def _clock_steps(limitation: Limitation, prefix: str = "") -> list[Step]:
@@ -60,8 +60,9 @@ def explain(
         steps += _clock_steps(limitation.fallback, "Fallback: ")
         steps.append(
             Step(
-                f"Fallback: {fallback.limitation_date.isoformat()} is shown for reference only; "
-                f"it does not drive alerts.",
+                f"Fallback: {fallback.limitation_date.isoformat()} is the negligence "
+                f"alternative's limit if fraud is not proven. It raises its own alerts "
+                f"(fallback-due, fallback-expired) and never replaces the fraud date.",
                 SRC_1621,
                 None,
             )
@@ -76,9 +77,11 @@ def explain(
         why = holiday_name(limit) or weekday_name(limit)
         steps.append(
             Step(
-                f"{limit.isoformat()} falls on a {why}. The limit is never moved later: file by "
+                f"{limit.isoformat()} falls on a {why}. FRCP 6(a)(1)(C) and Wood-Ivey would roll "
+                f"a last day on a weekend or holiday forward to the next business day, but no "
+                f"§1621 ruling says so, and solwatch never moves the limit later: file by "
                 f"{file_by.isoformat()} ({weekday_name(file_by)}), the business day before.",
-                "solwatch practice (conservative: courts may not extend a limit for closures)",
+                SRC_WEEKEND,
             )
         )
     return steps

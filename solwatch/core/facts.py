@@ -31,6 +31,10 @@ class Status(StrEnum):
         return self in (Status.OPEN, Status.REFERRED)
 
 
+# Between the entry numbers a waiver names, in extracts and in the store.
+ENTRY_SEPARATOR = ";"
+
+
 class EventKind(StrEnum):
     PARTIAL_PAYMENT = "partial_payment"
     ACKNOWLEDGMENT = "acknowledgment"
@@ -45,11 +49,19 @@ class Entry:
 
 @dataclass(frozen=True)
 class Waiver:
+    """A waiver on file. `entries` names the entries it covers; empty means all of them."""
+
     signed: date
     expires: date | None = None
     term_years: int | None = None
     revoked: date | None = None
     revives: bool = False
+    entries: tuple[str, ...] = ()
+
+    def reaches(self, clock_entries: frozenset[str]) -> bool:
+        """Whether the waiver extends a clock that runs for `clock_entries` (one entry, or every
+        entry of the case): only if it names them all, or names none."""
+        return not self.entries or (bool(clock_entries) and clock_entries <= set(self.entries))
 
 
 @dataclass(frozen=True)

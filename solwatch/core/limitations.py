@@ -7,7 +7,7 @@ explanation a user reads is the computation itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
@@ -16,17 +16,26 @@ from solwatch.core.facts import CaseFacts, CaseType, Culpability, TollingPeriod,
 from solwatch.core.steps import (
     SRC_1621,
     SRC_1621_1,
+    SRC_1621_2,
     SRC_2415,
+    SRC_2415_2416,
+    SRC_ANNIVERSARY,
     SRC_BERKAU,
-    SRC_GULDMAN,
-    SRC_HITACHI,
+    SRC_GLENS_FALLS,
+    SRC_HANOVER,
     SRC_LIU,
     Step,
 )
 from solwatch.core.tolling import apply_tolling
-from solwatch.core.waivers import LATE_WAIVER, apply_waivers
+from solwatch.core.waivers import apply_waivers, incomplete_flags
 
 VIOLATION_STATUTES = frozenset({"1592", "1593a"})
+
+
+def has_prepenalty_notice(case_type: str, statute: str | None) -> bool:
+    """Whether a case is a §1592 or §1593a penalty, whose prepenalty notice gives 30 days to
+    respond (19 CFR 162.77a, 162.78): not a forfeiture, liquidated damages or another statute."""
+    return case_type == CaseType.PENALTY.value and statute in VIOLATION_STATUTES
 
 
 class Rule(StrEnum):
@@ -77,14 +86,15 @@ def select_rule(facts: CaseFacts) -> tuple[Rule | None, Step]:
     """The rule for a case (domain.md §3), with the step that says why."""
     if facts.case_type is CaseType.LIQUIDATED_DAMAGES:
         return Rule.CONTRACT, Step(
-            "Liquidated damages on a customs bond are a contract claim: six years from the "
-            "breach, restarted by each partial payment or written acknowledgment.",
-            SRC_BERKAU,
+            "Liquidated damages on a customs bond are a contract claim: six years after the "
+            "right of action accrues, which is at the principal's breach.",
+            SRC_HANOVER,
         )
     if facts.case_type is CaseType.FORFEITURE:
         return Rule.FORFEITURE, Step(
-            "Forfeiture: five years after discovery of the offense, or two years after the "
-            "property's involvement was discovered, whichever is later.",
+            "Forfeiture: five years after discovery of the offense (tolled for absence or "
+            "concealment), or two years after the property's involvement was discovered "
+            "(never tolled), whichever is later.",
             SRC_1621,
         )
     if facts.statute is None:
@@ -117,7 +127,7 @@ def _anniversary_step(what: str, start: date, years: int) -> tuple[date, Step]:
     return limit, Step(
         f"{what} {start.isoformat()} + {years} years = {limit.isoformat()}, the last day "
         f"suit may be commenced.",
-        SRC_GULDMAN,
+        SRC_ANNIVERSARY,
         limit,
     )
 
@@ -128,16 +138,23 @@ def _statutory_clock(
     start: date,
     tolling: Sequence[TollingPeriod],
     waivers: Sequence[Waiver],
+    clock_entries: frozenset[str],
     *,
     loss_cents: int = 0,
     is_entry: bool = False,
 ) -> tuple[Clock, frozenset[str]]:
-    """A five-year §1621 clock from `start`, tolled, then extended by waivers."""
+    """A five-year §1621 clock from `start` for `clock_entries`, tolled, then extended by the
+    waivers that reach it."""
     limit, first = _anniversary_step(what, start, 5)
     limit, tolled = apply_tolling(start, limit, tolling)
-    limit, waived, flags = apply_waivers(limit, waivers)
+    limit, waived, flags = apply_waivers(limit, waivers, clock_entries=clock_entries)
     clock = Clock(label, start, limit, loss_cents, (first, *tolled, *waived), is_entry)
     return clock, flags
+
+
+def _entry_numbers(facts: CaseFacts) -> frozenset[str]:
+    """The entries a case-wide clock runs for: all of the case's."""
+    return frozenset(entry.number for entry in facts.entries)
 
 
 def _missing(rule: Rule | None, field: str, steps: list[Step]) -> Limitation:
@@ -160,6 +177,7 @@ def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
                 entry.entry_date,
                 facts.tolling,
                 facts.waivers,
+                frozenset({entry.number}),
                 loss_cents=entry.loss_cents,
                 is_entry=True,
             )
@@ -169,7 +187,12 @@ def _violation(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
     if facts.violation_date is None:
         return _missing(rule, "violation_date", steps)
     clock, clock_flags = _statutory_clock(
-        "case", "Violation date", facts.violation_date, facts.tolling, facts.waivers
+        "case",
+        "Violation date",
+        facts.violation_date,
+        facts.tolling,
+        facts.waivers,
+        _entry_numbers(facts),
     )
     return Limitation(rule, (clock,), tuple(steps), clock_flags)
 
@@ -179,7 +202,7 @@ def _discovery(facts: CaseFacts, steps: list[Step], rule: Rule) -> Limitation:
         return _missing(rule, "discovery_date", steps)
     what = "Fraud discovered" if rule is Rule.FRAUD else "Offense discovered"
     clock, flags = _statutory_clock(
-        "case", what, facts.discovery_date, facts.tolling, facts.waivers
+        "case", what, facts.discovery_date, facts.tolling, facts.waivers, _entry_numbers(facts)
     )
     return Limitation(rule, (clock,), tuple(steps), flags)
 
@@ -204,8 +227,16 @@ def _forfeiture(facts: CaseFacts, steps: list[Step]) -> Limitation:
     else:
         two_start = facts.property_discovery_date
         two, two_step = _anniversary_step("Property's involvement discovered", two_start, 2)
-        two, two_tolled = apply_tolling(two_start, two, facts.tolling)
-        branch_steps += [two_step, *two_tolled]
+        branch_steps.append(two_step)
+        if facts.tolling:
+            branch_steps.append(
+                Step(
+                    f"The two-year date {two.isoformat()} is not tolled: absence and "
+                    f"concealment are kept out of the 5-year period only.",
+                    SRC_1621_2,
+                    two,
+                )
+            )
         if two > five:
             start, limit = two_start, two
         branch_steps.append(
@@ -215,14 +246,32 @@ def _forfeiture(facts: CaseFacts, steps: list[Step]) -> Limitation:
                 limit,
             )
         )
-    limit, waived, flags = apply_waivers(limit, facts.waivers)
+    limit, waived, flags = apply_waivers(limit, facts.waivers, clock_entries=_entry_numbers(facts))
     clock = Clock("case", start, limit, 0, (*branch_steps, *waived))
     return Limitation(Rule.FORFEITURE, (clock,), tuple(steps), flags)
+
+
+LATE_ACKNOWLEDGMENT = "late-acknowledgment"
+# What the §2415 clock leaves out, said on every contract case. Both omissions can only make
+# the law's date later than the one shown, never earlier.
+CONTRACT_NOTES = (
+    Step(
+        "Voluntary petitions for mitigation do not extend the six years.",
+        SRC_BERKAU,
+    ),
+    Step(
+        "Not modelled: the alternative of one year after a final decision in administrative "
+        "proceedings, and the periods 28 U.S.C. §2416 excludes. Either can only make the law's "
+        "date later, so the date shown can only be earlier than the law's, never later.",
+        SRC_2415_2416,
+    ),
+)
 
 
 def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
     if facts.violation_date is None:
         return _missing(Rule.CONTRACT, "violation_date", steps)
+    steps = [*steps, *CONTRACT_NOTES]
     accrual = facts.violation_date
     limit, first = _anniversary_step("Breach", accrual, 6)
     clock_steps = [first]
@@ -233,13 +282,15 @@ def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
         if event.event_date < accrual:
             continue
         if event.event_date > limit:
-            flags.add(LATE_WAIVER)
+            flags.add(LATE_ACKNOWLEDGMENT)
             clock_steps.append(
                 Step(
                     f"A {kind} on {when} came after the six years had run on "
-                    f"{limit.isoformat()}: not counted; whether it revives the claim is for "
-                    f"counsel.",
-                    SRC_HITACHI,
+                    f"{limit.isoformat()}: not counted. Whether one made after the limit "
+                    f"revives the claim is unsettled: the statute sets no timing limit, and "
+                    f"U.S. v. Glens Falls Ins. reads it as the common-law new-promise rule. "
+                    f"A question for counsel.",
+                    SRC_GLENS_FALLS,
                     limit,
                 )
             )
@@ -253,7 +304,9 @@ def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
                 limit,
             )
         )
-    limit, waived, waiver_flags = apply_waivers(limit, facts.waivers)
+    limit, waived, waiver_flags = apply_waivers(
+        limit, facts.waivers, clock_entries=_entry_numbers(facts), contract=True
+    )
     clock = Clock("case", accrual, limit, 0, (*clock_steps, *waived))
     return Limitation(Rule.CONTRACT, (clock,), tuple(steps), frozenset(flags | waiver_flags))
 
@@ -262,8 +315,16 @@ def compute_limitation(facts: CaseFacts) -> Limitation:
     """Every clock of a case under its rule; for fraud, also the negligence fallback.
 
     The fallback (`1621-violation` from the violation or entry dates) is what remains if fraud
-    is not proven: it is shown to staff but does not drive alerts.
+    is not proven: it is shown and raises its own, quieter alerts, but never replaces the
+    fraud date. Its flags stay on the fallback (`Limitation.fallback.flags`).
     """
+    limitation = _compute(facts)
+    # Data to fix whatever the clocks made of the waiver: the case's own alert.
+    incomplete = incomplete_flags(facts.waivers)
+    return replace(limitation, flags=limitation.flags | incomplete) if incomplete else limitation
+
+
+def _compute(facts: CaseFacts) -> Limitation:
     rule, chosen = select_rule(facts)
     steps = [chosen]
     if rule is None:
@@ -281,14 +342,7 @@ def compute_limitation(facts: CaseFacts) -> Limitation:
             SRC_1621_1,
         )
         fallback = _violation(facts, [fallback_step], Rule.VIOLATION)
-        return Limitation(
-            limitation.rule,
-            limitation.clocks,
-            limitation.steps,
-            limitation.flags,
-            limitation.missing,
-            fallback,
-        )
+        return replace(limitation, fallback=fallback)
     return limitation
 
 
@@ -305,6 +359,7 @@ class Summary:
     flags: str
     entries_total: int
     entries_loss_cents: int
+    fallback_flags: str = ""
 
 
 def summarize(facts: CaseFacts, limitation: Limitation) -> Summary:
@@ -319,4 +374,6 @@ def summarize(facts: CaseFacts, limitation: Limitation) -> Summary:
         flags=";".join(sorted(limitation.flags)),
         entries_total=len(facts.entries),
         entries_loss_cents=sum(e.loss_cents for e in facts.entries),
+        # Waiver flags raised only on the fallback's clocks are reported with the fallback.
+        fallback_flags=";".join(sorted(fallback.flags - limitation.flags)) if fallback else "",
     )

@@ -112,6 +112,7 @@ def _calendar_attachment(digest: Digest) -> list[tuple[str, bytes, str]]:
             line.uncollected_cents,
         )
         for section in digest.sections
+        if section.key != "fallback"  # the case's own limit is its calendar event
         for line in section.lines
         if line.limitation_date is not None
         and line.days_remaining is not None

@@ -8,16 +8,21 @@ sent only when something in it is new for that audience:
 - `expired` is new again once `repeat_expired_days` have passed since it was last sent, so an
   expired case is never silent for longer;
 - every other alert is new the first time it reaches that audience.
+
+A fraud case's negligence alternative (its fallback) has its own, quieter section after the
+case's own alerts: `fallback-due` counts per rung of the same ladder, `fallback-expired` and the
+waiver flags raised only on the fallback are new once; none of them is copied to escalation or
+repeated daily.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
-from solwatch.core.alerts import AlertKind
-from solwatch.core.assessment import Assessment
+from solwatch.core.alerts import FALLBACK_KINDS, AlertKind, Standing
+from solwatch.core.assessment import Assessment, CaseRecord
 from solwatch.core.centers import CENTERS, center_label
 from solwatch.core.dates import file_by_date
 
@@ -33,12 +38,27 @@ SECTIONS = (
     ("data", "Data to fix"),
     ("counsel", "For counsel's review"),
     ("prompts", "Action prompts"),
+    ("fallback", "Fraud cases: the negligence alternative"),
 )
-DATA_KINDS = frozenset({AlertKind.BLANK_SOL, AlertKind.UNCOMPUTABLE, AlertKind.SOL_LATER_THAN_LAW})
-COUNSEL_KINDS = frozenset({AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER})
+FALLBACK_RULE = "1621-violation (fallback)"
+DATA_KINDS = frozenset(
+    {
+        AlertKind.BLANK_SOL,
+        AlertKind.UNCOMPUTABLE,
+        AlertKind.SOL_LATER_THAN_LAW,
+        AlertKind.WAIVER_INCOMPLETE,
+    }
+)
+COUNSEL_KINDS = frozenset(
+    {AlertKind.LATE_WAIVER, AlertKind.REVOKED_WAIVER, AlertKind.LATE_ACKNOWLEDGMENT}
+)
 PROMPT_KINDS = frozenset({AlertKind.REQUEST_WAIVER, AlertKind.PREPENALTY_SHORT_WINDOW})
 DIGEST_KINDS = (
-    frozenset({AlertKind.EXPIRED, AlertKind.DUE}) | DATA_KINDS | COUNSEL_KINDS | PROMPT_KINDS
+    frozenset({AlertKind.EXPIRED, AlertKind.DUE})
+    | DATA_KINDS
+    | COUNSEL_KINDS
+    | PROMPT_KINDS
+    | FALLBACK_KINDS
 )
 
 
@@ -105,13 +125,10 @@ class Digest:
     sections: tuple[Section, ...]
     cc: tuple[str, ...]
     new_reasons: tuple[tuple[str, str], ...]  # (case number, reason) new for this audience
+    case_count: int  # a fraud case can be in its own section and in the fallback's
 
     def count(self, key: str) -> int:
         return sum(s.count for s in self.sections if s.key == key)
-
-    @property
-    def case_count(self) -> int:
-        return sum(s.count for s in self.sections)
 
 
 @dataclass
@@ -127,6 +144,17 @@ class _Draft:
     sections: dict[str, _Tally] = field(default_factory=dict)
     new: list[tuple[str, str]] = field(default_factory=list)
     escalate: bool = False
+    cases: int = 0
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What one case puts in one section of a digest, before it is known what is new."""
+
+    section: str
+    reasons: tuple[str, ...]
+    line: Line
+    urgent: bool = False
 
 
 def audiences_for(center: str | None, port: str | None, routing: Routing) -> list[Audience]:
@@ -200,7 +228,11 @@ def todo(assessment: Assessment) -> str:
     if AlertKind.REQUEST_WAIVER in alerts:
         steps.append("Ask the importer for a waiver")
     if AlertKind.PREPENALTY_SHORT_WINDOW in alerts:
-        steps.append("Prepenalty response may be shortened to 7 days; no extensions")
+        steps.append(
+            "The 30-day prepenalty response may be shortened to a reasonable period of not "
+            "less than 7 days (telephone the person where possible); only Headquarters may "
+            "extend it"
+        )
     if AlertKind.UNCOMPUTABLE in alerts:
         steps.append(f"Record the {(record.missing_field or 'missing date').replace('_', ' ')}")
     if AlertKind.BLANK_SOL in alerts and standing.limitation_date:
@@ -209,11 +241,106 @@ def todo(assessment: Assessment) -> str:
         steps.append(
             f"Correct the SEACATS SOL date from {record.sol_date} to {standing.limitation_date}"
         )
+    if AlertKind.WAIVER_INCOMPLETE in alerts:
+        steps.append(
+            "Record the waiver's end date or term (counted meanwhile as 2 years from signing)"
+        )
     if AlertKind.LATE_WAIVER in alerts:
-        steps.append("Counsel: review a waiver or payment that came after the limit")
+        steps.append("Counsel: review a waiver signed after the limit had run")
     if AlertKind.REVOKED_WAIVER in alerts:
         steps.append("Counsel: review the revoked waiver")
+    if AlertKind.LATE_ACKNOWLEDGMENT in alerts:
+        steps.append(
+            "Counsel: a payment or acknowledgment came after the six years had run; whether "
+            "it revives the claim is unsettled"
+        )
     return "; ".join(steps)
+
+
+def fallback_reasons(
+    alerts: Iterable[AlertKind], fallback: Standing, flags: Iterable[str], policy: Policy
+) -> list[str]:
+    """Why a fraud case's negligence alternative is in a digest today: its own rungs of the
+    ladder, its expiry (news once), and the flags raised on it alone."""
+    reasons: list[str] = []
+    days = fallback.days_remaining
+    for alert in alerts:
+        if alert is AlertKind.FALLBACK_DUE and days is not None:
+            reasons.append(f"fallback-due:{rung_crossed(days, policy.ladder)}")
+        elif alert is AlertKind.FALLBACK_EXPIRED:
+            reasons.append(alert.value)
+    return reasons + [f"fallback-{flag}" for flag in flags]
+
+
+def fallback_todo(alerts: Iterable[AlertKind], fallback: Standing, flags: Iterable[str]) -> str:
+    """What to do about a fraud case's negligence alternative, in a few words."""
+    steps: list[str] = []
+    limit = fallback.limitation_date
+    if AlertKind.FALLBACK_EXPIRED in alerts and limit:
+        steps.append(
+            f"If fraud is not proven: the negligence alternative's limit ran on {limit}; "
+            f"ask counsel what remains"
+        )
+    elif AlertKind.FALLBACK_DUE in alerts and limit:
+        steps.append(
+            f"If fraud may not be proven, refer the negligence alternative for suit by "
+            f"{file_by_date(limit)}"
+        )
+    for flag in flags:
+        if flag == AlertKind.LATE_WAIVER:
+            steps.append("Counsel: a waiver came after the negligence alternative's limit had run")
+        else:
+            steps.append(f"Counsel: {flag.replace('-', ' ')} on the negligence alternative")
+    return "; ".join(steps)
+
+
+def _line(
+    record: CaseRecord, standing: Standing, alerts: tuple[AlertKind, ...], todo: str, rule: str
+) -> Line:
+    limit = standing.limitation_date
+    return Line(
+        case_number=record.case_number,
+        importer_name=record.importer_name or "",
+        center=record.center,
+        port_code=record.port_code,
+        rule=rule,
+        limitation_date=limit,
+        file_by_date=file_by_date(limit) if limit else None,
+        days_remaining=standing.days_remaining,
+        alerts=alerts,
+        todo=todo,
+        uncollected_cents=record.uncollected_cents or 0,
+        new=False,
+    )
+
+
+def _parts(
+    assessment: Assessment, quiet: frozenset[AlertKind], policy: Policy, today: date
+) -> list[_Part]:
+    """The case's own line, in the section of its most urgent alert, and, for a fraud case,
+    a quieter line for its negligence alternative in the fallback section."""
+    record = assessment.record
+    alerts = [a for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet]
+    parts: list[_Part] = []
+    own = tuple(a for a in alerts if a not in FALLBACK_KINDS)
+    if own:
+        mine = replace(assessment, alerts=own)
+        days = mine.standing.days_remaining
+        urgent = AlertKind.EXPIRED in own or (
+            days is not None and AlertKind.DUE in own and days <= policy.escalate_within_days
+        )
+        line = _line(record, mine.standing, own, todo(mine), record.rule or "")
+        parts.append(_Part(_section(mine), tuple(reasons_for(mine, policy, today)), line, urgent))
+    fallback = assessment.fallback
+    flags = sorted(flag for flag in record.fallback_flags if flag not in quiet)
+    theirs = tuple(a for a in alerts if a in FALLBACK_KINDS)
+    if fallback is not None and record.is_open and (theirs or flags):
+        line = _line(
+            record, fallback, theirs, fallback_todo(theirs, fallback, flags), FALLBACK_RULE
+        )
+        reasons = tuple(fallback_reasons(theirs, fallback, flags, policy))
+        parts.append(_Part("fallback", reasons, line))
+    return parts
 
 
 def _section(assessment: Assessment) -> str:
@@ -248,54 +375,25 @@ def plan_digests(
     drafts: dict[str, _Draft] = {}
     for assessment in assessments:
         record = assessment.record
-        quiet = muted.get(record.case_number, frozenset())
-        alerts = tuple(a for a in assessment.alerts if a in DIGEST_KINDS and a not in quiet)
-        if not alerts:
+        parts = _parts(assessment, muted.get(record.case_number, frozenset()), policy, today)
+        if not parts:
             continue
-        assessment = Assessment(
-            record,
-            assessment.today,
-            assessment.standing,
-            assessment.fallback,
-            alerts,
-            assessment.days_idle,
-        )
-        reasons = reasons_for(assessment, policy, today)
-        days = assessment.standing.days_remaining
-        urgent = AlertKind.EXPIRED in alerts or (
-            days is not None and AlertKind.DUE in alerts and days <= policy.escalate_within_days
-        )
         for audience in audiences_for(record.center, record.port_code, routing):
             draft = drafts.setdefault(audience.key, _Draft(audience))
-            fresh = [
-                r
-                for r in reasons
-                if is_new(r, sent.get((audience.key, record.case_number, r)), today, policy)
-            ]
-            draft.new += [(record.case_number, r) for r in fresh]
-            draft.escalate |= urgent
-            tally = draft.sections.setdefault(_section(assessment), _Tally())
-            tally.count += 1
-            tally.uncollected_cents += record.uncollected_cents or 0
-            if len(tally.lines) >= LINES_PER_SECTION:
-                continue
-            limit = assessment.standing.limitation_date
-            tally.lines.append(
-                Line(
-                    case_number=record.case_number,
-                    importer_name=record.importer_name or "",
-                    center=record.center,
-                    port_code=record.port_code,
-                    rule=record.rule or "",
-                    limitation_date=limit,
-                    file_by_date=file_by_date(limit) if limit else None,
-                    days_remaining=days,
-                    alerts=alerts,
-                    todo=todo(assessment),
-                    uncollected_cents=record.uncollected_cents or 0,
-                    new=bool(fresh),
-                )
-            )
+            draft.cases += 1
+            for part in parts:
+                fresh = [
+                    r
+                    for r in part.reasons
+                    if is_new(r, sent.get((audience.key, record.case_number, r)), today, policy)
+                ]
+                draft.new += [(record.case_number, r) for r in fresh]
+                draft.escalate |= part.urgent
+                tally = draft.sections.setdefault(part.section, _Tally())
+                tally.count += 1
+                tally.uncollected_cents += record.uncollected_cents or 0
+                if len(tally.lines) < LINES_PER_SECTION:
+                    tally.lines.append(replace(part.line, new=bool(fresh)))
     digests = []
     for draft in drafts.values():
         if not draft.new:
@@ -310,6 +408,6 @@ def plan_digests(
             if draft.escalate
             else ()
         )
-        digests.append(Digest(draft.audience, today, sections, cc, tuple(draft.new)))
+        digests.append(Digest(draft.audience, today, sections, cc, tuple(draft.new), draft.cases))
     digests.sort(key=lambda d: (d.audience.kind != "center", d.audience.key))
     return digests

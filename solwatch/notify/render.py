@@ -28,6 +28,7 @@ SECTION_COLORS = {
     "data": "#e6e6e6",
     "counsel": "#d9d2e9",
     "prompts": "#d9ead3",
+    "fallback": "#f3f3f3",
 }
 
 

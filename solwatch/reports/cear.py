@@ -18,9 +18,16 @@ from typing import Any
 from solwatch.core.alerts import AlertKind
 from solwatch.core.assessment import Assessment
 from solwatch.core.money import dollars
-from solwatch.reports.rows import CASE_FIELDS, case_row
+from solwatch.reports.rows import CASE_FIELDS, FALLBACK_FIELDS, case_row
 
-CEAR_FIELDS = (*CASE_FIELDS, "last_action_date", "days_since_action", "cear_referral")
+# The CEAR columns keep their places after the case columns they were first written with.
+CEAR_FIELDS = (
+    *(name for name in CASE_FIELDS if name not in FALLBACK_FIELDS),
+    "last_action_date",
+    "days_since_action",
+    "cear_referral",
+    *FALLBACK_FIELDS,
+)
 SUMMARY_FIELDS = (
     "center",
     "open",

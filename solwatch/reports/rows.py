@@ -12,6 +12,8 @@ from solwatch.core.dates import file_by_date
 from solwatch.core.money import dollars
 from solwatch.core.steps import Step
 
+# A fraud case's negligence alternative: days left on it, and the flags raised only on it.
+FALLBACK_FIELDS = ("fallback_days_remaining", "fallback_flags")
 CASE_FIELDS = (
     "case_number",
     "case_type",
@@ -39,10 +41,12 @@ CASE_FIELDS = (
     # solwatch's own additions, after the contract's columns
     "entries_expired_loss_amount",
     "missing_field",
+    *FALLBACK_FIELDS,
 )
 NUMERIC_FIELDS = frozenset(
     {
         "days_remaining",
+        "fallback_days_remaining",
         "entries_total",
         "entries_expired",
         "waivers",
@@ -91,6 +95,10 @@ def case_row(assessment: Assessment, offices: Mapping[str, str]) -> dict[str, An
         "uncollected_amount": dollars(record.uncollected_cents),
         "entries_expired_loss_amount": dollars(standing.expired_loss_cents),
         "missing_field": record.missing_field,
+        "fallback_days_remaining": (
+            assessment.fallback.days_remaining if assessment.fallback else None
+        ),
+        "fallback_flags": sorted(record.fallback_flags),
     }
 
 

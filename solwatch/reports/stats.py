@@ -27,6 +27,8 @@ STAT_KEYS = (
     "waivers_on_file",
     "lost",
     "lost_uncollected",
+    "fallback_due",
+    "fallback_expired",
 )
 
 
@@ -42,6 +44,8 @@ class CenterTotals:
     waivers_on_file: int = 0
     lost: int = 0
     lost_uncollected_cents: int = 0
+    fallback_due: int = 0
+    fallback_expired: int = 0
 
     def add(self, assessment: Assessment, period: tuple[date, date]) -> None:
         record = assessment.record
@@ -57,6 +61,8 @@ class CenterTotals:
             self.expired_uncollected_cents += record.uncollected_cents or 0
         self.blank_sol += AlertKind.BLANK_SOL in alerts
         self.sol_later_than_law += AlertKind.SOL_LATER_THAN_LAW in alerts
+        self.fallback_due += AlertKind.FALLBACK_DUE in alerts
+        self.fallback_expired += AlertKind.FALLBACK_EXPIRED in alerts
         self.waivers_on_file += record.waivers_total
         days = assessment.standing.days_remaining
         if days is not None and 0 <= days <= 365:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_
 
-from solwatch.core.alerts import AlertKind, Thresholds
+from solwatch.core.alerts import FALLBACK_KINDS, AlertKind, Thresholds
 from solwatch.core.assessment import Assessment, CaseRecord, assess, urgency
 from solwatch.core.explain import explain
 from solwatch.core.limitations import compute_limitation
@@ -26,8 +26,10 @@ DEFAULT_AT_RISK = frozenset(
         AlertKind.BLANK_SOL,
         AlertKind.UNCOMPUTABLE,
         AlertKind.SOL_LATER_THAN_LAW,
+        AlertKind.WAIVER_INCOMPLETE,
         AlertKind.LATE_WAIVER,
         AlertKind.REVOKED_WAIVER,
+        AlertKind.LATE_ACKNOWLEDGMENT,
     }
 )
 
@@ -69,7 +71,8 @@ def iter_at_risk(
 ) -> Iterator[Assessment]:
     """Open cases with a qualifying alert, most urgent first, streamed.
 
-    `due` qualifies only within `within` days. Without `kinds`, DEFAULT_AT_RISK qualify.
+    `due` and `fallback-due` qualify only within `within` days. Without `kinds`,
+    DEFAULT_AT_RISK qualify (the fallback's alerts only when asked for).
     """
     wanted = kinds or DEFAULT_AT_RISK
     horizon = within
@@ -84,13 +87,14 @@ def iter_at_risk(
         conditions.append(Case.port_code == port)
     if not wanted & {AlertKind.CEAR_REFERRAL, AlertKind.SOL_EARLIER_THAN_LAW}:
         # Only cases whose earliest clock ends inside the horizon, or whose data needs
-        # attention, can qualify: an index range scan.
-        conditions.append(
-            or_(
-                col(Case.limitation_date) <= today + timedelta(days=horizon),
-                col(Case.attention).is_(True),
-            )
-        )
+        # attention, can qualify: index range scans.
+        candidates = [
+            col(Case.limitation_date) <= today + timedelta(days=horizon),
+            col(Case.attention).is_(True),
+        ]
+        if wanted & FALLBACK_KINDS:
+            candidates.append(col(Case.fallback_date) <= today + timedelta(days=within))
+        conditions.append(or_(*candidates))
     yield from iter_by_urgency(
         today,
         thresholds,
@@ -201,6 +205,9 @@ def _qualifies(assessment: Assessment, wanted: frozenset[AlertKind], within: int
     days = assessment.standing.days_remaining
     if AlertKind.DUE in alerts and (days is None or days > within):
         alerts.discard(AlertKind.DUE)
+    fallback = assessment.fallback.days_remaining if assessment.fallback else None
+    if AlertKind.FALLBACK_DUE in alerts and (fallback is None or fallback > within):
+        alerts.discard(AlertKind.FALLBACK_DUE)
     return bool(alerts)
 
 

@@ -29,6 +29,7 @@ from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from solwatch.core.assessment import CaseRecord
 from solwatch.core.facts import (
+    ENTRY_SEPARATOR,
     CaseFacts,
     CaseType,
     Culpability,
@@ -42,7 +43,7 @@ from solwatch.core.facts import (
 from solwatch.core.limitations import compute_limitation, summarize
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
-RULES_VERSION = 1
+RULES_VERSION = 2  # 2: the legal corrections of issue 7
 
 
 class Case(SQLModel, table=True):
@@ -50,6 +51,7 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_open_limitation", "is_open", "limitation_date"),
         Index("ix_cases_open_attention", "is_open", "attention"),
+        Index("ix_cases_open_fallback", "is_open", "fallback_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -80,6 +82,8 @@ class Case(SQLModel, table=True):
     last_fallback_date: date | None = None
     missing_field: str | None = None
     flags: str = ""
+    # Flags raised only on a fraud case's negligence fallback, reported with the fallback.
+    fallback_flags: str = ""
     attention: bool = False
     entries_total: int = 0
     entries_loss_cents: int = Field(default=0, sa_type=BigInteger)
@@ -109,6 +113,8 @@ class CaseWaiver(SQLModel, table=True):
     term_years: int | None = None
     revoked_date: date | None = None
     revives: bool = False
+    # The entry numbers the waiver names, separated by ";"; NULL: every entry of the case.
+    entries: str | None = None
     created_import_id: int | None = None
 
 
@@ -241,6 +247,7 @@ CHILD_COLUMNS: dict[str, tuple[Any, ...]] = {
         CaseWaiver.term_years,
         CaseWaiver.revoked_date,
         CaseWaiver.revives,
+        CaseWaiver.entries,
     ),
     "tolling": _readable(
         CaseTolling.case_id,
@@ -279,6 +286,7 @@ RECORD_COLUMNS: tuple[Any, ...] = _readable(
     Case.entries_total,
     Case.entries_loss_cents,
     Case.waivers_total,
+    Case.fallback_flags,
 )
 
 
@@ -309,7 +317,7 @@ def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
         property_discovery_date=day(property_found),
         entries=tuple(Entry(e[1], day(e[2]), e[3]) for e in children.get("entries", ())),  # type: ignore[arg-type]
         waivers=tuple(
-            Waiver(day(w[1]), day(w[2]), w[3], day(w[4]), bool(w[5]))  # type: ignore[arg-type]
+            Waiver(day(w[1]), day(w[2]), w[3], day(w[4]), bool(w[5]), _split(w[6]))  # type: ignore[arg-type]
             for w in children.get("waivers", ())
         ),
         tolling=tuple(
@@ -321,6 +329,10 @@ def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
             for e in children.get("events", ())
         ),
     )
+
+
+def _split(entries: str | None) -> tuple[str, ...]:
+    return tuple(entries.split(ENTRY_SEPARATOR)) if entries else ()
 
 
 def load_facts(case_ids: Sequence[int], *, session: Session) -> dict[int, CaseFacts]:
@@ -336,6 +348,14 @@ def load_facts(case_ids: Sequence[int], *, session: Session) -> dict[int, CaseFa
 
 
 _FLAGS: dict[str, frozenset[str]] = {}
+
+
+def _flag_set(flags: str) -> frozenset[str]:
+    """Stored `a;b` flags as a set; a million rows share a handful of distinct values."""
+    found = _FLAGS.get(flags)
+    if found is None:
+        found = _FLAGS[flags] = frozenset(filter(None, flags.split(";")))
+    return found
 
 
 def record_of(row: Any) -> CaseRecord:
@@ -369,10 +389,8 @@ def record_of(row: Any) -> CaseRecord:
         entries,
         loss,
         waivers,
+        fallback_flags,
     ) = row
-    flag_set = _FLAGS.get(flags)
-    if flag_set is None:
-        flag_set = _FLAGS[flags] = frozenset(filter(None, flags.split(";")))
     return CaseRecord(
         case_number=number,
         case_type=case_type,
@@ -397,10 +415,11 @@ def record_of(row: Any) -> CaseRecord:
         fallback_date=day(fallback),
         last_fallback_date=day(last_fallback),
         missing_field=missing,
-        flags=flag_set,
+        flags=_flag_set(flags),
         entries_total=entries,
         entries_loss_cents=loss,
         waivers_total=waivers,
+        fallback_flags=_flag_set(fallback_flags),
     )
 
 
@@ -413,6 +432,7 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
     attention = bool(
         summary.missing
         or summary.flags
+        or summary.fallback_flags
         or sol_date is None
         or (summary.first_date is not None and sol_date > summary.first_date)
     )
@@ -424,6 +444,7 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
         "last_fallback_date": summary.fallback_last_date,
         "missing_field": summary.missing,
         "flags": summary.flags,
+        "fallback_flags": summary.fallback_flags,
         "attention": attention,
         "entries_total": summary.entries_total,
         "entries_loss_cents": summary.entries_loss_cents,
@@ -432,38 +453,97 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
     }
 
 
+# Stored results whose change, when the rules change, is recorded in a case's history.
+TRACKED = ("limitation_date", "last_limitation_date", "fallback_date", "last_fallback_date")
+TRACKED_FLAGS = ("flags", "fallback_flags")
+PRIOR_COLUMNS: tuple[Any, ...] = (
+    Case.rules_version,
+    *_readable(*(Case.__table__.c[name] for name in TRACKED)),  # type: ignore[attr-defined]
+    *(Case.__table__.c[name] for name in TRACKED_FLAGS),  # type: ignore[attr-defined]
+)
+
+
+def _rule_changes(
+    case_id: int, prior: Sequence[Any], computed: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """History rows for the stored results a recomputation changed, saying why."""
+    version, *old = prior
+    why = (
+        "recomputed"
+        if version == RULES_VERSION
+        else f"rules changed (version {version} to {RULES_VERSION})"
+    )
+    changes = []
+    for name, before in zip((*TRACKED, *TRACKED_FLAGS), old, strict=True):
+        was = day(before) if name in TRACKED else before
+        now_is = computed[name]
+        if was != now_is:
+            changes.append(
+                {
+                    "case_id": case_id,
+                    "field": name,
+                    "old_value": _history_value(was),
+                    "new_value": _history_value(now_is),
+                    "changed_at": now,
+                    "import_id": None,
+                    "source": why,
+                }
+            )
+    return changes
+
+
+def _history_value(value: Any) -> str | None:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value or None
+
+
 def recompute_pending(
-    *, session: Session, batch: int = 5000, advance: Callable[[int], None] | None = None
+    *,
+    session: Session,
+    now: datetime,
+    everything: bool = False,
+    batch: int = 5000,
+    advance: Callable[[int], None] | None = None,
 ) -> int:
-    """Compute every case not computed under the current rules; returns how many."""
+    """Compute every case not computed under the current rules (with `everything`, every
+    case); returns how many.
+
+    A case computed before (under these or older rules) whose stored dates or flags change gets
+    a history row per changed field, its source saying why ("rules changed (version 1 to 2)").
+    Cases the import just wrote or changed are computed without one: the import's own history
+    says what changed.
+    """
     done = 0
     last_id = 0
     pending = or_(col(Case.rules_version).is_(None), col(Case.rules_version) != RULES_VERSION)
     connection = session.connection()
+    width = len(FACT_COLUMNS)
     while True:
         rows = connection.execute(
-            select(*FACT_COLUMNS)
-            .where(pending, col(Case.id) > last_id)
+            select(*FACT_COLUMNS, *PRIOR_COLUMNS)
+            .where(*(() if everything else (pending,)), col(Case.id) > last_id)
             .order_by(col(Case.id))
             .limit(batch)
         ).all()
         if not rows:
             return done
         children = _children(session=session, between=(rows[0][0], rows[-1][0]))
-        values = [
-            {"b_id": row[0], **computed_columns(_facts(row, children.get(row[0], {})), day(row[8]))}
-            for row in rows
-        ]
+        values = []
+        changes: list[dict[str, Any]] = []
+        for row in rows:
+            facts = _facts(row[:width], children.get(row[0], {}))
+            computed = computed_columns(facts, day(row[8]))
+            values.append({"b_id": row[0], **computed})
+            if row[width] is not None:
+                changes += _rule_changes(row[0], row[width:], computed, now)
         update_many(connection, Case.__table__, values)  # type: ignore[attr-defined]
+        if changes:
+            insert_many(connection, CaseChange.__table__, changes)  # type: ignore[attr-defined]
         last_id = rows[-1][0]
         done += len(rows)
         if advance:
             advance(len(rows))
-
-
-def mark_all_pending(*, session: Session) -> None:
-    """After a rules change: every case will be recomputed."""
-    session.connection().execute(update(Case).values(rules_version=None))
 
 
 # --- queries ----------------------------------------------------------------------------------

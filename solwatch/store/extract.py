@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
-from solwatch.core.facts import CaseType, Culpability, EventKind, Status
+from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Culpability, EventKind, Status
 
 E = TypeVar("E", bound=Enum)
 
@@ -54,6 +54,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "term_years",
         "revoked_date",
         "revives",
+        "entries",
     ),
     "tolling": ("case_number", "start_date", "end_date", "reason"),
     "events": ("case_number", "event_date", "kind"),
@@ -251,6 +252,15 @@ def _term(cell: str) -> int:
     return int(cell)
 
 
+def _entry_numbers(cell: str) -> str:
+    """Entry numbers separated by `;`, stored the same way: trimmed, each once, in order."""
+    numbers = dict.fromkeys(part.strip() for part in cell.split(ENTRY_SEPARATOR))
+    numbers.pop("", None)
+    if not numbers:
+        raise ValueError(f"no entry numbers in {cell!r} (separate them with {ENTRY_SEPARATOR})")
+    return ENTRY_SEPARATOR.join(numbers)
+
+
 def _boolean(cell: str) -> bool:
     word = cell.strip().lower()
     if word in ("true", "yes", "y", "1"):
@@ -290,6 +300,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "term_years": _term,
     "revives": _boolean,
     "kind": _event_kind,
+    "entries": _entry_numbers,
 }
 
 

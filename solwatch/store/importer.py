@@ -19,12 +19,13 @@ from typing import IO, Any
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
-from solwatch.core.facts import CaseType, Status
+from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Status
 from solwatch.core.money import dollars
 from solwatch.store.cases import (
     CHILD_TABLES,
     Case,
     CaseChange,
+    CaseEntry,
     ImportRun,
     insert_many,
     recompute_pending,
@@ -317,6 +318,7 @@ class _Import:
                     if case_id is not None
                 }
             valid: list[tuple[int, Row]] = []
+            entries = self._entries_of(batch, ids) if kind == "waivers" else {}
             for row in batch:
                 file.rows += 1
                 errors = list(row.errors)
@@ -330,6 +332,8 @@ class _Import:
                     errors.append(
                         RowError(str(path), row.line, "case_number", f"{number!r}: {why}")
                     )
+                elif number is not None and row.values.get("entries"):
+                    errors += _unknown_entries(path, row, number, entries.get(ids[number], set()))
                 if not errors:
                     key = _fingerprint(number, *(row.values.get(k) for k in CHILD_KEYS[kind]))
                     if key in seen:
@@ -347,6 +351,24 @@ class _Import:
                 else:
                     valid.append((ids[number], row))
             self._upsert_children(kind, valid, present, str(path), file)
+
+    def _entries_of(self, batch: list[Row], ids: Mapping[str, int]) -> dict[int, set[str]]:
+        """The entry numbers on file for the cases of the waivers in `batch` that name
+        entries (entries files are imported first, so this import's entries are there)."""
+        wanted = {
+            ids[row.values["case_number"]]
+            for row in batch
+            if row.values.get("entries") and row.values.get("case_number") in ids
+        }
+        found: dict[int, set[str]] = {}
+        if wanted:
+            for case_id, entry in self.session.connection().execute(
+                select(CaseEntry.case_id, CaseEntry.entry_number).where(
+                    col(CaseEntry.case_id).in_(wanted)
+                )
+            ):
+                found.setdefault(case_id, set()).add(entry)
+        return found
 
     def _upsert_children(
         self,
@@ -429,6 +451,22 @@ class _Import:
         self._history(changes)
 
 
+def _unknown_entries(path: Path, row: Row, number: str, on_file: set[str]) -> list[RowError]:
+    """An error if a waiver names an entry its case does not have."""
+    unknown = [e for e in row.values["entries"].split(ENTRY_SEPARATOR) if e not in on_file]
+    if not unknown:
+        return []
+    listed = ", ".join(repr(entry) for entry in unknown)
+    return [
+        RowError(
+            str(path),
+            row.line,
+            "entries",
+            f"{listed}: not an entry of case {number!r} (in the entries file or the store)",
+        )
+    ]
+
+
 def _child_columns(table: type[SQLModel]) -> list[str]:
     return [
         column.name
@@ -486,7 +524,7 @@ def import_extracts(
     if dry_run or (job.report.errors and not skip_invalid):
         session.rollback()
         return job.report, job.rejects
-    job.report.computed = recompute_pending(session=session, advance=computing)
+    job.report.computed = recompute_pending(session=session, now=now, advance=computing)
     run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True

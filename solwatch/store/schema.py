@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from alembic import command
@@ -11,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from solwatch.store.cases import mark_all_pending, recompute_pending
+from solwatch.store.cases import recompute_pending
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -38,12 +39,11 @@ def is_current(engine: Engine) -> bool:
         return MigrationContext.configure(connection).get_current_revision() == head
 
 
-def recompute(engine: Engine, *, everything: bool = False) -> int:
+def recompute(engine: Engine, *, now: datetime, everything: bool = False) -> int:
     """Compute the cases not yet computed under the current rules, or with `everything` every
-    case (after a rules or holiday change); returns how many."""
+    case (after a rules or holiday change); returns how many. A case whose stored dates move
+    gets a history row, stamped `now`, saying why."""
     with Session(engine) as session:
-        if everything:
-            mark_all_pending(session=session)
-        computed = recompute_pending(session=session)
+        computed = recompute_pending(session=session, now=now, everything=everything)
         session.commit()
     return computed

@@ -45,6 +45,8 @@ C4 = {
     "uncollected_amount": "100.00",
     "entries_expired_loss_amount": "0.00",
     "missing_field": "discovery_date",
+    "fallback_days_remaining": None,
+    "fallback_flags": [],
 }
 C5 = {
     "case_number": "C-5",
@@ -72,6 +74,8 @@ C5 = {
     "uncollected_amount": "75000.00",
     "entries_expired_loss_amount": "0.00",
     "missing_field": None,
+    "fallback_days_remaining": None,
+    "fallback_flags": [],
 }
 C2 = {
     "case_number": "C-2",
@@ -93,12 +97,20 @@ C2 = {
     "entries_total": 0,
     "entries_expired": 0,
     "waivers": 0,
-    "alerts": ["due", "blank-sol", "request-waiver", "prepenalty-short-window"],
+    "alerts": [
+        "due",
+        "blank-sol",
+        "request-waiver",
+        "prepenalty-short-window",
+        "fallback-expired",
+    ],
     "assessed_amount": "5000.00",
     "collected_amount": None,
     "uncollected_amount": "5000.00",
     "entries_expired_loss_amount": "0.00",
     "missing_field": None,
+    "fallback_days_remaining": -1013,
+    "fallback_flags": [],
 }
 
 
@@ -122,15 +134,16 @@ def test_at_risk_csv_is_exact_and_formula_safe(small: Cli) -> None:
         "importer_name,importer_number,rule,limitation_date,fallback_limitation_date,"
         "file_by_date,days_remaining,recorded_sol_date,entries_total,entries_expired,waivers,"
         "alerts,assessed_amount,collected_amount,uncollected_amount,"
-        "entries_expired_loss_amount,missing_field",
+        "entries_expired_loss_amount,missing_field,fallback_days_remaining,fallback_flags",
         "C-4,penalty,1595a,,OPEN,,2704,Los Angeles FP&F,Delta Corp,22-2222222,1621-discovery,"
-        ",,,,2025-06-01,0,0,0,uncomputable,100.00,,100.00,0.00,discovery_date",
+        ",,,,2025-06-01,0,0,0,uncomputable,100.00,,100.00,0.00,discovery_date,,",
         "C-5,penalty,1592,gross_negligence,OPEN,CEE004,2709,,Echo Ltd,33-3333333,"
         "1621-violation,2026-11-20,,2026-11-20,-4,2026-11-20,0,0,0,expired,75000.00,,75000.00,"
-        "0.00,",
+        "0.00,,,",
         'C-2,penalty,1592,fraud,REFERRED,CEE001,1001,,"\'=HYPERLINK(""http://x"")",'
         "98-7654321,1621-fraud,2027-07-02,2024-02-15,2027-07-02,220,,0,0,0,"
-        "due;blank-sol;request-waiver;prepenalty-short-window,5000.00,,5000.00,0.00,",
+        "due;blank-sol;request-waiver;prepenalty-short-window;fallback-expired,5000.00,,5000.00,"
+        "0.00,,-1013,",
         "",
     ]
 
@@ -164,22 +177,29 @@ def test_show_explains_the_derivation(small: Cli) -> None:
     """show --format json adds the steps, each with its legal source, ending on the date."""
     case = json.loads(small("show", "C-1", *AS_OF, "--format", "json").output)
     assert case["limitation_date"] == "2028-03-04"
-    assert (case["entries_total"], case["entries_expired"], case["waivers"]) == (2, 0, 1)
+    assert (case["entries_total"], case["entries_expired"], case["waivers"]) == (2, 0, 2)
     assert case["alerts"] == ["due", "sol-earlier-than-law", "request-waiver"]
     steps = case.pop("explanation")
     assert [step["text"] for step in steps] == [
         "Penalty under 19 U.S.C. §1592 (negligence): five years after the date of the "
         "violation, each entry being a separate violation.",
         "Entry E-100: Dated 2021-03-04 + 5 years = 2026-03-04, the last day suit may be commenced.",
-        "Entry E-100: Waiver signed 2025-06-01 extends the limit in force by 2 year(s); limit "
-        "2026-03-04 becomes 2028-03-04.",
+        "Entry E-100: Waiver signed 2025-06-01 states an end date of 2028-03-04, and takes "
+        "effect without CBP's acceptance: limit 2026-03-04 becomes 2028-03-04.",
+        "Entry E-100: Waiver signed 2025-07-01 names entry E-101, not this one: it does not "
+        "extend this entry's clock.",
         "Entry E-101: Dated 2021-09-30 + 5 years = 2026-09-30, the last day suit may be commenced.",
-        "Entry E-101: Waiver signed 2025-06-01 extends the limit in force by 2 year(s); limit "
-        "2026-09-30 becomes 2028-09-30.",
+        "Entry E-101: Waiver signed 2025-06-01 names entry E-100, not this one: it does not "
+        "extend this entry's clock.",
+        "Entry E-101: Waiver signed 2025-07-01 runs 3 year(s) commencing with the date of "
+        "execution, to 2028-07-01, and takes effect without CBP's acceptance: limit 2026-09-30 "
+        "becomes 2028-07-01.",
         "As of 2026-11-24, 0 of 2 entry clocks have run; the earliest one still running ends "
         "2028-03-04, the case's limitation date.",
-        "2028-03-04 falls on a Saturday. The limit is never moved later: file by 2028-03-03 "
-        "(Friday), the business day before.",
+        "2028-03-04 falls on a Saturday. FRCP 6(a)(1)(C) and Wood-Ivey would roll a last day "
+        "on a weekend or holiday forward to the next business day, but no §1621 ruling says so, "
+        "and solwatch never moves the limit later: file by 2028-03-03 (Friday), the business "
+        "day before.",
     ]
     assert all(step["source"] for step in steps)
     assert steps[-2]["date"] == "2028-03-04"
@@ -200,7 +220,7 @@ def test_show_a_partially_expired_case(small: Cli) -> None:
         case["limitation_date"],
         case["entries_expired"],
         case["entries_expired_loss_amount"],
-    ) == ("2028-09-30", 1, "1000.00")
+    ) == ("2028-07-01", 1, "1000.00")
 
 
 def test_show_an_unknown_case_is_an_error(small: Cli) -> None:
@@ -222,15 +242,17 @@ def test_stats_json(small: Cli) -> None:
         "waivers_on_file": 0,
         "lost": 0,
         "lost_uncollected": "0.00",
+        "fallback_due": 0,
+        "fallback_expired": 0,
     }
     assert stats == {
         "as_of": "2026-11-24",
         "from": "2025-11-25",
         "to": "2026-11-24",
         "centers": [
-            {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1},
+            {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1, "fallback_expired": 1},
             {"center": "CEE004", **zero, "expired": 1, "expired_uncollected": "75000.00"},
-            {"center": "CEE007", **zero, "waivers_on_file": 1},
+            {"center": "CEE007", **zero, "waivers_on_file": 2},
             {"center": None, **zero},
         ],
         "total": {
@@ -241,9 +263,11 @@ def test_stats_json(small: Cli) -> None:
             "due_90": 0,
             "due_365": 1,
             "sol_later_than_law": 0,
-            "waivers_on_file": 1,
+            "waivers_on_file": 2,
             "lost": 0,
             "lost_uncollected": "0.00",
+            "fallback_due": 0,
+            "fallback_expired": 1,
         },
     }
 
@@ -295,6 +319,12 @@ def test_every_command_has_help_and_is_documented(command: str) -> None:
     assert f"`solwatch {command}" in (ROOT / "README.md").read_text()
 
 
+@pytest.mark.parametrize("kind", [kind.value for kind in AlertKind])
+def test_every_alert_kind_is_documented(kind: str) -> None:
+    """The README's alert table names every alert kind solwatch raises."""
+    assert f"| `{kind}` |" in (ROOT / "README.md").read_text()
+
+
 def test_demo_shows_every_rule_and_alert(tmp_path: Path) -> None:
     """The demo's sample data has cases under every rule and with every alert kind."""
     cli = Cli(tmp_path)
@@ -316,6 +346,12 @@ def test_demo_shows_every_rule_and_alert(tmp_path: Path) -> None:
     for kind in AlertKind:
         found = json.loads(cli("at-risk", *AS_OF, "--kind", kind.value, "--format", "json").output)
         assert found, kind
+    fallback = json.loads(
+        cli("at-risk", *AS_OF, "--kind", "fallback-expired", "--format", "json").output
+    )
+    assert any(case["fallback_flags"] == ["late-waiver"] for case in fallback)
+    digests = [path.read_bytes() for path in (tmp_path / "outbox").glob("*.eml")]
+    assert any(b"Fraud cases: the negligence alternative" in digest for digest in digests)
 
 
 @pytest.mark.integration

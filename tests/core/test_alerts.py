@@ -33,6 +33,7 @@ def alerts_on(
             flags=flags,
             days_idle=idle,
             thresholds=TH,
+            prepenalty=True,
         )
     )
 
@@ -161,3 +162,43 @@ def test_it_stands_on_the_earliest_live_entry(today: date, expected: Standing) -
     """The case's date is the earliest clock still running, or the latest once all ran."""
     clocks = [(date(2026, 3, 1), 100), (date(2026, 9, 1), 200), (date(2027, 3, 1), 800)]
     assert stand(clocks, today, per_entry=True) == expected
+
+
+def with_fallback(fallback_days: int, *, is_open: bool = True) -> tuple[AlertKind, ...]:
+    """The alerts of a case far from its own limit whose fallback is `fallback_days` off."""
+    today = days_before(1000)
+    return classify(
+        is_open=is_open,
+        standing=stand([(LIMIT, 0)], today, per_entry=False),
+        missing=None,
+        recorded_sol=LIMIT,
+        flags=frozenset(),
+        days_idle=0,
+        thresholds=TH,
+        fallback=stand([(today + timedelta(days=fallback_days), 0)], today, per_entry=False),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fallback_days", "expected"),
+    [
+        pytest.param(731, set(), id="fallback-day-before-top-rung"),
+        pytest.param(730, {AlertKind.FALLBACK_DUE}, id="fallback-due-on-top-rung"),
+        pytest.param(0, {AlertKind.FALLBACK_DUE}, id="fallback-due-on-its-limit-day"),
+        pytest.param(-1, {AlertKind.FALLBACK_EXPIRED}, id="fallback-expired-day-after"),
+        pytest.param(-400, {AlertKind.FALLBACK_EXPIRED}, id="fallback-long-expired"),
+    ],
+)
+def test_the_negligence_fallback_raises_its_own_alerts(
+    fallback_days: int, expected: set[AlertKind]
+) -> None:
+    """A fraud case's fallback follows the ladder and the expiry day of the case's own clock,
+    as its own alerts, whatever the fraud date says."""
+    found = with_fallback(fallback_days)
+    assert set(found) == expected
+    assert list(found) == sorted(found, key=list(AlertKind).index)
+
+
+def test_a_closed_fraud_case_raises_no_fallback_alert() -> None:
+    """Suit filed or closed: the fallback is not watched either."""
+    assert with_fallback(-5, is_open=False) == ()

@@ -31,6 +31,7 @@ def waivers(draw: st.DrawFn) -> Waiver:
         None if stated else draw(st.none() | st.integers(1, 5)),
         draw(st.none() | st.just(signed + timedelta(days=10))),
         revives=stated is not None and draw(st.booleans()),
+        entries=tuple(draw(st.lists(st.sampled_from("0123"), max_size=3, unique=True))),
     )
 
 

@@ -9,7 +9,14 @@ import pytest
 
 from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.core.assessment import Assessment, CaseRecord, assess
-from solwatch.notify.digests import Policy, Routing, audiences_for, plan_digests, rung_crossed
+from solwatch.notify.digests import (
+    Digest,
+    Policy,
+    Routing,
+    audiences_for,
+    plan_digests,
+    rung_crossed,
+)
 
 TODAY = date(2026, 11, 24)
 ROUTING = Routing(
@@ -73,6 +80,12 @@ def plan(
         cases, today=TODAY, routing=ROUTING, policy=POLICY, sent=sent or {}, muted=muted or {}
     )
     return {d.audience.key: sorted(f"{n} {r}" for n, r in d.new_reasons) for d in digests}
+
+
+def center_digest(*cases: Assessment) -> Digest:
+    """The Center's digest of `cases`, with nothing sent or muted before."""
+    digests = plan_digests(cases, today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
+    return next(d for d in digests if d.audience.key == "CEE007")
 
 
 @pytest.mark.parametrize(
@@ -198,15 +211,7 @@ def test_an_acknowledged_alert_is_quiet() -> None:
 
 def test_sections_hold_cases_most_urgent_first() -> None:
     """Expired, then due soon, then due later; a case moves section as its days run out."""
-    digests = plan_digests(
-        [case(-5, "A"), case(3, "B"), case(29, "C"), case(45, "D")],
-        today=TODAY,
-        routing=ROUTING,
-        policy=POLICY,
-        sent={},
-        muted={},
-    )
-    center = next(d for d in digests if d.audience.key == "CEE007")
+    center = center_digest(case(-5, "A"), case(3, "B"), case(29, "C"), case(45, "D"))
     assert [(s.key, [line.case_number for line in s.lines]) for s in center.sections] == [
         ("expired", ["A"]),
         ("due-soon", ["B", "C"]),
@@ -222,11 +227,142 @@ def test_a_long_section_shows_its_first_lines_and_full_totals() -> None:
     from solwatch.notify.render import render_digest, template_env
 
     cases = [case(-1 - n, f"X-{n:04d}") for n in range(LINES_PER_SECTION + 50)]
-    digests = plan_digests(cases, today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={})
-    center = next(d for d in digests if d.audience.key == "CEE007")
+    center = center_digest(*cases)
     [expired] = center.sections
     assert (expired.count, len(expired.lines)) == (LINES_PER_SECTION + 50, LINES_PER_SECTION)
     assert expired.uncollected_cents == (LINES_PER_SECTION + 50) * 100_00
     text = render_digest(center, template_env()).text
     assert "... and 50 more: run `solwatch at-risk` for the full list." in text
     assert center.case_count == LINES_PER_SECTION + 50
+
+
+@pytest.mark.parametrize(
+    ("days", "case_type", "statute", "raised"),
+    [
+        pytest.param(364, "penalty", "1592", True, id="1592-penalty-364-days"),
+        pytest.param(365, "penalty", "1592", False, id="1592-penalty-365-days"),
+        pytest.param(364, "penalty", "1593a", True, id="1593a-penalty-364-days"),
+        pytest.param(0, "penalty", "1593a", True, id="1593a-penalty-limit-day"),
+        pytest.param(364, "penalty", "1595a", False, id="1595a-penalty-has-no-prepenalty-notice"),
+        pytest.param(364, "penalty", "1641", False, id="1641-penalty-has-no-prepenalty-notice"),
+        pytest.param(364, "forfeiture", "1595a", False, id="forfeiture-never"),
+        pytest.param(364, "forfeiture", "1592", False, id="forfeiture-under-1592-never"),
+        pytest.param(364, "liquidated_damages", "1623", False, id="liquidated-damages-never"),
+        pytest.param(364, "penalty", None, False, id="blank-statute-never"),
+    ],
+)
+def test_the_short_prepenalty_window_is_for_1592_and_1593a_penalties(
+    days: int, case_type: str, statute: str | None, raised: bool
+) -> None:
+    """19 CFR 162.77a and 162.78 govern §1592 and §1593a penalties only, inside a year."""
+    found = case(days, case_type=case_type, statute=statute)
+    assert (AlertKind.PREPENALTY_SHORT_WINDOW in found.alerts) is raised
+    assert AlertKind.REQUEST_WAIVER in found.alerts
+
+
+def test_the_short_prepenalty_window_says_seven_days_at_least_and_headquarters() -> None:
+    """The prompt: not less than 7 days, telephone where possible, only Headquarters extends."""
+    digests = plan_digests(
+        [case(200)], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    [line] = digests[0].sections[0].lines
+    assert (
+        "The 30-day prepenalty response may be shortened to a reasonable period of not less "
+        "than 7 days (telephone the person where possible); only Headquarters may extend it"
+    ) in line.todo
+    assert "no extensions" not in line.todo
+
+
+def fraud(days: int, fallback_days: int, number: str = "F-1", **fields: object) -> Assessment:
+    """A fraud case `days` from its limit whose negligence alternative is `fallback_days` off."""
+    fallback = TODAY + timedelta(days=fallback_days)
+    return case(
+        days,
+        number,
+        culpability="fraud",
+        rule="1621-fraud",
+        fallback_date=fallback,
+        last_fallback_date=fallback,
+        **fields,
+    )
+
+
+def test_the_fallback_has_its_own_quieter_section_after_the_cases_own() -> None:
+    """A fraud case due in 20 days with its alternative 5 days past: its own line first, then
+    the fallback line in the last section; the case counts once; only its own alerts escalate."""
+    center = center_digest(fraud(20, -5), fraud(1000, 100, "F-2"))
+    assert [(s.key, [line.case_number for line in s.lines]) for s in center.sections] == [
+        ("due-soon", ["F-1"]),
+        ("fallback", ["F-1", "F-2"]),
+    ]
+    assert center.case_count == 2
+    first, second = center.sections[1].lines
+    assert (first.rule, first.days_remaining, first.alerts) == (
+        "1621-violation (fallback)",
+        -5,
+        (AlertKind.FALLBACK_EXPIRED,),
+    )
+    assert first.todo.startswith("If fraud is not proven: the negligence alternative's limit ran")
+    assert second.todo.startswith("If fraud may not be proven, refer the negligence alternative")
+    assert sorted(r for n, r in center.new_reasons if n == "F-2") == ["fallback-due:180"]
+    only_fallback = plan_digests(
+        [fraud(1000, -1, "F-3")], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    assert only_fallback
+    assert all(d.cc == () for d in only_fallback)
+
+
+@pytest.mark.parametrize(
+    ("fallback_days", "sent_reason", "news"),
+    [
+        pytest.param(90, "fallback-due:180", True, id="fallback-rung-newly-crossed"),
+        pytest.param(89, "fallback-due:90", False, id="fallback-rung-already-sent"),
+        pytest.param(10, "fallback-due:14", False, id="fallback-not-repeated-daily"),
+        pytest.param(-1, "fallback-due:1", True, id="fallback-expiry-is-news"),
+        pytest.param(-30, "fallback-expired", False, id="fallback-expiry-not-repeated-weekly"),
+    ],
+)
+def test_the_fallback_follows_the_ladder_once(
+    fallback_days: int, sent_reason: str, news: bool
+) -> None:
+    """fallback-due counts per rung like due; neither it nor fallback-expired repeats."""
+    sent = {
+        (key, "F-1", sent_reason): TODAY - timedelta(days=8)
+        for key in ("CEE007", "Los Angeles FP&F")
+    }
+    assert ("CEE007" in plan(fraud(1000, fallback_days), sent=sent)) is news
+
+
+def test_waiver_flags_raised_only_on_the_fallback_are_reported_with_it() -> None:
+    """A waiver late for the negligence alternative alone goes to counsel in the fallback's
+    section, not as the case's own late-waiver; muting late-waiver quiets it."""
+    late = fraud(1000, 1000, fallback_flags=frozenset({"late-waiver"}))
+    assert AlertKind.LATE_WAIVER not in late.alerts
+    center = center_digest(late)
+    [section] = center.sections
+    assert section.key == "fallback"
+    assert section.lines[0].todo == (
+        "Counsel: a waiver came after the negligence alternative's limit had run"
+    )
+    assert center.new_reasons == (("F-1", "fallback-late-waiver"),)
+    assert plan(late, muted={"F-1": frozenset({AlertKind.LATE_WAIVER})}) == {}
+
+
+def test_an_acknowledged_fallback_alert_is_quiet() -> None:
+    """Muting fallback-expired leaves the case's own alerts alone."""
+    muted = {"F-1": frozenset({AlertKind.FALLBACK_EXPIRED})}
+    assert plan(fraud(1000, -3), muted=muted) == {}
+    assert plan(fraud(1000, -3, sol_date=None), muted=muted)["CEE007"] == ["F-1 blank-sol"]
+
+
+def test_the_fallback_is_not_a_calendar_deadline() -> None:
+    """The digest's calendar holds the case's own limit only, once."""
+    from solwatch.notify.daily import _calendar_attachment
+
+    digests = plan_digests(
+        [fraud(20, 10)], today=TODAY, routing=ROUTING, policy=POLICY, sent={}, muted={}
+    )
+    [(name, data, _)] = _calendar_attachment(digests[0])
+    assert name == f"deadlines-{TODAY.isoformat()}.ics"
+    assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:F-1-limit@solwatch") == 1
+    assert b"DTSTART;VALUE=DATE:20261214" in data  # the fraud limit, not the fallback's

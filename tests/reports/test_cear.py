@@ -14,7 +14,8 @@ HEADER = (
     "importer_name,importer_number,rule,limitation_date,fallback_limitation_date,file_by_date,"
     "days_remaining,recorded_sol_date,entries_total,entries_expired,waivers,alerts,"
     "assessed_amount,collected_amount,uncollected_amount,entries_expired_loss_amount,"
-    "missing_field,last_action_date,days_since_action,cear_referral"
+    "missing_field,last_action_date,days_since_action,cear_referral,fallback_days_remaining,"
+    "fallback_flags"
 )
 
 
@@ -48,7 +49,7 @@ def test_it_writes_each_centers_open_cases_and_a_summary(small: Cli, tmp_path: P
         HEADER,
         "C-5,penalty,1592,gross_negligence,OPEN,CEE004,2709,,Echo Ltd,33-3333333,"
         "1621-violation,2026-11-20,,2026-11-20,-4,2026-11-20,0,0,0,expired,75000.00,,"
-        "75000.00,0.00,,2026-09-01,84,no",
+        "75000.00,0.00,,2026-09-01,84,no,,",
         "",
     ]
     assert lines(out / "cear-2026-11-CEE001.csv")[1].startswith(
@@ -155,8 +156,9 @@ def test_it_refuses_a_bad_month(small: Cli, month: str, message: str) -> None:
 
 
 def test_the_summary_counts_waivers_signed_that_month(small: Cli, tmp_path: Path) -> None:
-    """C-1's waiver was signed in June 2025: that month's summary counts it for CEE007."""
-    for month, expected in (("2025-06", "1"), ("2025-07", "0")):
+    """C-1's waivers were signed in June and July 2025: each month's summary counts its own
+    for CEE007."""
+    for month, expected in (("2025-06", "1"), ("2025-07", "1"), ("2025-08", "0")):
         out = tmp_path / month
         small("export", "cear", "--month", month, "--as-of", "2026-11-24", "--out", str(out))
         summary = [line.split(",") for line in lines(out / f"cear-{month}-summary.csv")[1:-1]]

@@ -95,7 +95,9 @@ def test_it_reports_waivers_on_file_and_wrong_sol_dates(cli: Cli, tmp_path: Path
         + "C,1592,negligence,OPEN,7,2022-03-01,2028-03-01,10,0\n"
     )
     waivers = tmp_path / "waivers.csv"
-    waivers.write_text("case_number,signed_date\nB,2026-01-05\nA,2026-02-01\n")
+    waivers.write_text(
+        "case_number,signed_date,expires_date\nB,2026-01-05,2028-01-05\nA,2026-02-01,2028-03-01\n"
+    )
     cli("import", str(cases), str(waivers), "--as-of", "2026-11-24")
     stats = json.loads(cli("stats", "--as-of", "2026-11-24", "--format", "json").output)
     [cee007] = stats["centers"]

@@ -33,6 +33,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.param(frozenset({AlertKind.DUE}), 90, id="due-90"),
         pytest.param(frozenset({AlertKind.REQUEST_WAIVER}), 0, id="request-waiver"),
         pytest.param(frozenset({AlertKind.CEAR_REFERRAL}), 365, id="cear"),
+        pytest.param(
+            frozenset({AlertKind.FALLBACK_DUE, AlertKind.FALLBACK_EXPIRED}), 365, id="fallback"
+        ),
     ],
 )
 def test_at_risk_matches_a_full_scan(
@@ -48,15 +51,21 @@ def test_at_risk_matches_a_full_scan(
         ]
         everything = list(assess_cases(today, thresholds, session=session))
 
-    def qualifies(alerts: set[AlertKind], days: int | None) -> bool:
+    def qualifies(alerts: set[AlertKind], days: int | None, fallback: int | None) -> bool:
         if AlertKind.DUE in alerts and (days is None or days > within):
             alerts = alerts - {AlertKind.DUE}
+        if AlertKind.FALLBACK_DUE in alerts and (fallback is None or fallback > within):
+            alerts = alerts - {AlertKind.FALLBACK_DUE}
         return bool(alerts & wanted)
 
     slow = [
         a.record.case_number
         for a in sorted(everything, key=urgency)
-        if qualifies(set(a.alerts), a.standing.days_remaining)
+        if qualifies(
+            set(a.alerts),
+            a.standing.days_remaining,
+            a.fallback.days_remaining if a.fallback else None,
+        )
     ]
     assert fast == slow
     assert len(fast) > 5

@@ -39,7 +39,7 @@ def extract(tmp_path: Path) -> Path:
     write(
         folder / "waivers.csv",
         """
-        case_number,signed_date,expires_date,term_years,revoked_date,revives
+        case_number,signed_date,expires_date,term_years,revoked_date,revives,entries
         C-1,2025-06-01,,2,,
     """,
     )
@@ -78,8 +78,8 @@ def test_it_imports_a_folder_and_computes_dates(cli: Cli, extract: Path, tmp_pat
             125000050,
             25000000,
             "1621-violation",
-            "2028-03-04",
-            "2028-09-30",
+            "2027-06-01",  # the waiver's two years run from its signing, 2025-06-01
+            "2027-06-01",
         ),
         ("C-2", "CEE001", "1592", 500000, None, "1621-fraud", "2027-07-02", "2027-07-02"),
         ("C-3", "PNDING", "1623", 90000, 90000, "2415-contract", "2028-08-15", "2028-08-15"),
@@ -279,6 +279,24 @@ BAD_INPUT = [
         "waivers.csv", "C-1,2024-01-01,,0,,", "term_years: not a term", id="zero-year-term"
     ),
     pytest.param(
+        "waivers.csv",
+        "C-1,2024-01-01,,2,,,E-100;E-9",
+        "entries: 'E-9': not an entry of case 'C-1'",
+        id="waiver-names-an-entry-the-case-lacks",
+    ),
+    pytest.param(
+        "waivers.csv",
+        "C-2,2024-01-01,,2,,,E-100",
+        "entries: 'E-100': not an entry of case 'C-2'",
+        id="waiver-names-another-cases-entry",
+    ),
+    pytest.param(
+        "waivers.csv",
+        "C-1,2024-01-01,,2,,,; ;",
+        "entries: no entry numbers in '; ;'",
+        id="waiver-entries-only-separators",
+    ),
+    pytest.param(
         "tolling.csv",
         "C-1,2023-05-01,2023-04-01,abroad",
         "end_date: 2023-04-01 is before the start date",
@@ -302,6 +320,47 @@ def test_it_refuses_an_extract_with_any_bad_row(
     assert f"{path}:{len(lines) + 1}: {message}" in result.stderr
     assert "nothing was imported" in result.stderr
     assert rows_of(tmp_path / "cases.db", "select count(*) from cases") == [(0,)]
+
+
+def test_a_waiver_extends_only_the_entries_it_names(
+    cli: Cli, extract: Path, tmp_path: Path
+) -> None:
+    """`entries` is stored trimmed and once each; blank covers every entry; a changed list is
+    kept in the history; only the named entries' clocks move."""
+    waivers = extract / "waivers.csv"
+    write(
+        waivers,
+        """
+        case_number,signed_date,expires_date,term_years,revoked_date,revives,entries
+        C-1,2025-06-01,,2,,," E-101 ;E-101"
+        C-2,2023-01-01,,2,,,
+    """,
+    )
+    cli("import", str(extract), "--as-of", "2026-11-24")
+    db = tmp_path / "cases.db"
+    assert rows_of(db, "select signed_date, entries from waivers order by 1") == [
+        ("2023-01-01", None),
+        ("2025-06-01", "E-101"),
+    ]
+    # E-100 (limit 2026-03-04) is not named: it has run; E-101 runs to 2027-06-01.
+    assert rows_of(
+        db, "select limitation_date, last_limitation_date, flags from cases where id = 1"
+    ) == [("2026-03-04", "2027-06-01", "")]
+    write(
+        waivers,
+        """
+        case_number,signed_date,entries
+        C-1,2025-06-01,E-100;E-101
+    """,
+    )
+    cli("import", str(waivers), "--as-of", "2026-11-24")
+    assert rows_of(
+        db, "select field, old_value, new_value from history where field like '%entries'"
+    ) == [("waiver signed 2025-06-01: entries", "E-101", "E-100;E-101")]
+    # Now E-100 is named too: the waiver, signed before its limit, carries it to 2027-06-01.
+    assert rows_of(
+        db, "select limitation_date, last_limitation_date, flags from cases where id = 1"
+    ) == [("2027-06-01", "2027-06-01", "")]
 
 
 def test_it_reports_every_bad_row_not_just_the_first(cli: Cli, tmp_path: Path) -> None:
