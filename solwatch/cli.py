@@ -88,6 +88,12 @@ class App:
             self._engine = make_engine(self.settings.database.url)
         return self._engine
 
+    def close(self) -> None:
+        """Close the store's connections: a command leaves none open behind it."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     def today(self, as_of: str | None) -> date:
         if as_of is None:
             return today_in(self.settings.schedule.timezone)
@@ -160,6 +166,7 @@ AS_OF = click.option(
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """solwatch: statute-of-limitations watch over CBP penalty cases."""
     ctx.obj = App(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()

@@ -14,9 +14,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _alembic(engine: Engine) -> Config:
+    """Alembic's configuration. The URL never goes through it: its ConfigParser reads `%` as
+    interpolation, which breaks percent-encoded URLs; migrations get a connection instead."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from solwatch.facts import (
@@ -176,9 +176,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def database_url(url: str) -> URL:
+    """`url` parsed; a PostgreSQL URL without a driver gets psycopg (3), the one solwatch
+    installs, and the `postgres://` spelling of other tools is accepted."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get foreign keys, WAL and a busy timeout."""
-    engine = create_engine(url)
+    """An engine for `url`; SQLite files get foreign keys, WAL and a busy timeout; PostgreSQL
+    connections are checked before use, so a server restart costs one reconnect, not a job."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -295,9 +295,9 @@ def test_every_command_has_help_and_is_documented(command: str) -> None:
     assert f"`solwatch {command}" in (ROOT / "README.md").read_text()
 
 
-def test_demo_shows_every_rule_and_alert(tmp_path: Path) -> None:
+def test_demo_shows_every_rule_and_alert(tmp_path: Path, database_url: str) -> None:
     """The demo's sample data has cases under every rule and with every alert kind."""
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     output = cli("demo", "--dir", str(tmp_path / "sample"), *AS_OF).output
     assert "Imported into" in output
     rules = {
