@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Session, col
 
 from solwatch import schema
@@ -23,6 +24,7 @@ from solwatch.alerts import AlertKind
 from solwatch.assessments import assess_cases, at_risk, iter_at_risk
 from solwatch.centers import center_label, normalize_center
 from solwatch.config import ConfigError, Settings, load_settings
+from solwatch.connection import reason, safe_url, store_failure
 from solwatch.dates import parse_date, today_in, weekday_name
 from solwatch.explain import explain
 from solwatch.exports import write_bytes_file, write_cear_files, write_csv_file
@@ -85,8 +87,21 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database.url)
+            url = self.settings.database.url
+            try:
+                self._engine = make_engine(url)
+            except NoSuchModuleError:
+                raise Failure(
+                    f"{safe_url(url)}: no driver for this database is installed (for "
+                    f"PostgreSQL: pip install 'solwatch[postgres]')"
+                ) from None
+            except (ArgumentError, ValueError):
+                raise Failure(f"{safe_url(url)}: not a valid database URL") from None
         return self._engine
+
+    def store_failure(self, error: BaseException) -> str:
+        """One line naming the store and the driver's reason: no password, no data."""
+        return store_failure(error, self.settings.database.url)
 
     def close(self) -> None:
         """Close the store's connections: a command leaves none open behind it."""
@@ -106,8 +121,8 @@ class App:
         """Stop with a clear message unless the database exists at the current schema."""
         try:
             current = schema.is_current(self.engine)
-        except Exception as error:  # any driver error: say which database it was
-            raise Failure(f"cannot open the database {self.safe_url}: {error}") from None
+        except SQLAlchemyError as error:  # any driver error: say which database it was
+            raise Failure(self.store_failure(error)) from None
         if not current:
             raise Failure(
                 f"the database {self.safe_url} is not initialized or is out of "
@@ -123,7 +138,7 @@ class App:
 
     @property
     def safe_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return safe_url(self.engine.url)
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""
@@ -154,7 +169,25 @@ AS_OF = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """solwatch's commands: a store that fails mid-command (a server restart, a lost network)
+    ends the command with one line naming the store, exit 2: no traceback, which could carry
+    the rows being written."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as error:
+            app = ctx.find_object(App)
+            message = (
+                app.store_failure(error)
+                if app is not None
+                else f"the database failed: {reason(error)}"
+            )
+            raise Failure(message) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -175,8 +208,8 @@ def init(app: App) -> None:
     """Create or upgrade the database schema and compute any cases not yet computed."""
     try:
         schema.upgrade(app.engine)
-    except Exception as error:
-        raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
+    except SQLAlchemyError as error:
+        raise Failure(app.store_failure(error)) from None
     with app.session() as session:
         computed = recompute_pending(session=session)
         session.commit()

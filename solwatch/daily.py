@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Engine, func, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from solwatch.alerts import AlertKind
@@ -25,6 +24,7 @@ from solwatch.config import Settings
 from solwatch.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
 from solwatch.ledger import (
     FAILED,
+    NOTICE_KEY,
     PENDING,
     SENDING,
     SENT,
@@ -40,7 +40,7 @@ from solwatch.ledger import (
 from solwatch.mailer import Mailer, MailError
 from solwatch.render import Rendered, build_message, render_digest, template_env
 from solwatch.reports import Assessment
-from solwatch.store import Case
+from solwatch.store import Case, insert_new
 
 Clock = Callable[[], datetime]
 
@@ -151,47 +151,46 @@ def record_notices(
     items it carries, in one transaction. False if it was recorded already (by an earlier or a
     concurrent run). With `supersede`, older unsent notices to the audience are superseded:
     this message carries their news."""
-    try:
-        for index, (address, role) in enumerate(addresses):
-            session.add(
-                Notice(
-                    day=day,
-                    audience=audience,
-                    address=address,
-                    role=role,
-                    subject=rendered.subject,
-                    message=build_message(
-                        rendered,
-                        sender=settings.mail.sender,
-                        to=address,
-                        audience=audience_name,
-                        message_id=f"<{id_prefix}.{index}@solwatch>",
-                        when=now,
-                        attachments=attachments,
-                    ),
-                    carried=json.dumps(carried),
-                    created_at=now,
-                    next_attempt_at=now,
-                )
+    connection = session.connection()
+    for index, (address, role) in enumerate(addresses):
+        notice = Notice(
+            day=day,
+            audience=audience,
+            address=address,
+            role=role,
+            subject=rendered.subject,
+            message=build_message(
+                rendered,
+                sender=settings.mail.sender,
+                to=address,
+                audience=audience_name,
+                message_id=f"<{id_prefix}.{index}@solwatch>",
+                when=now,
+                attachments=attachments,
+            ),
+            carried=json.dumps(carried),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        row = notice.model_dump(exclude={"id"})
+        if not insert_new(connection, Notice.__table__, row, NOTICE_KEY):  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+    for number, reason in items:
+        session.add(
+            NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
+        )
+    if supersede:
+        session.execute(
+            update(Notice)
+            .where(
+                col(Notice.audience) == audience,
+                col(Notice.day) < day,
+                col(Notice.state).in_([PENDING, FAILED]),
             )
-        for number, reason in items:
-            session.add(
-                NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
-            )
-        if supersede:
-            session.execute(
-                update(Notice)
-                .where(
-                    col(Notice.audience) == audience,
-                    col(Notice.day) < day,
-                    col(Notice.state).in_([PENDING, FAILED]),
-                )
-                .values(state=SUPERSEDED, last_error=f"superseded by the digest of {day}")
-            )
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
+            .values(state=SUPERSEDED, last_error=f"superseded by the digest of {day}")
+        )
+    session.commit()
     return True
 
 

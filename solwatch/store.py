@@ -24,9 +24,10 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from solwatch.connection import binary_order, database_url
 from solwatch.facts import (
     CaseFacts,
     CaseType,
@@ -176,15 +177,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def database_url(url: str) -> URL:
-    """`url` parsed; a PostgreSQL URL without a driver gets psycopg (3), the one solwatch
-    installs, and the `postgres://` spelling of other tools is accepted."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
-
-
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get foreign keys, WAL and a busy timeout; PostgreSQL
     connections are checked before use, so a server restart costs one reconnect, not a job."""
@@ -305,7 +297,10 @@ def _children(
     for kind, columns in CHILD_COLUMNS.items():
         case_id = columns[0]
         where = case_id.between(*between) if between else case_id.in_(list(ids))
-        for row in connection.execute(select(*columns).where(where)):
+        # In row order, so that a case's facts (and their explanation) are the same on every
+        # store: PostgreSQL returns rows in no set order after an update.
+        table = CHILD_TABLES[kind].__table__  # type: ignore[attr-defined]
+        for row in connection.execute(select(*columns).where(where).order_by(table.c.id)):
             grouped.setdefault(row[0], {}).setdefault(kind, []).append(row)
     return grouped
 
@@ -500,13 +495,22 @@ def iter_records(
     by_limitation: bool = False,
 ) -> Iterator[list[tuple[int, CaseRecord]]]:
     """(id, record) of the cases matching `where`, in batches: by id, or with `by_limitation`
-    by stored limitation date (blank first), then case number. One streamed query."""
+    by stored limitation date (blank first), then case number byte by byte (the same order on
+    every store). One streamed query: a server-side cursor on PostgreSQL, so memory holds one
+    batch, not the result."""
+    connection = session.connection()
     order = (
-        (col(Case.limitation_date).is_not(None), col(Case.limitation_date), col(Case.case_number))
+        (
+            col(Case.limitation_date).is_not(None),
+            col(Case.limitation_date),
+            binary_order(Case.case_number, connection.dialect.name),
+        )
         if by_limitation
         else (col(Case.id),)
     )
-    result = session.connection().execute(select(*RECORD_COLUMNS).where(*where).order_by(*order))
+    result = connection.execute(
+        select(*RECORD_COLUMNS).where(*where).order_by(*order).execution_options(yield_per=batch)
+    )
     for rows in result.partitions(batch):
         yield [(row[0], record_of(row)) for row in rows]
 
@@ -564,6 +568,23 @@ def insert_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) 
     cursor.executemany(
         sql, _driver_rows(table, names, ([*(row[k] for k in keys), *fill] for row in rows))
     )
+
+
+def insert_new(
+    connection: Connection, table: Any, row: dict[str, Any], keys: Sequence[str]
+) -> bool:
+    """INSERT `row` unless a row with the same `keys` (a unique constraint) exists: False then.
+    ON CONFLICT DO NOTHING, so an expected duplicate (a rerun) is no error on the server, and
+    a concurrent writer of the same row is waited for, not raced."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = (
+        postgresql.insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+        if connection.dialect.name == "postgresql"
+        else sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+    )
+    # RETURNING, not rowcount: PostgreSQL's driver reports -1 for a RETURNING insert.
+    return connection.execute(statement.returning(*table.primary_key)).first() is not None
 
 
 def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -118,7 +118,8 @@ class PostgresServer:
     def start(self) -> None:
         options = (
             f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            "-c log_line_prefix='%m [%p] %d '"
         )
         self._run(
             "pg_ctl",
@@ -134,6 +135,11 @@ class PostgresServer:
 
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
+
+    def log_lines(self, database: str) -> list[str]:
+        """The server's log lines about `database`."""
+        log = (self.root / "log").read_text(errors="replace")
+        return [line for line in log.splitlines() if f"] {database} " in line]
 
     def restart(self) -> None:
         self.stop()
@@ -194,9 +200,15 @@ class ExternalServer:
 
 
 def create_database(server: PostgresServer | ExternalServer, name: str) -> None:
+    """An empty database; with a linguistic (ICU) default collation where the server has ICU,
+    as agency servers often do, so that an order left to the collation shows in the tests."""
     with server.admin() as connection:
+        icu = connection.execute(
+            "SELECT count(*) FROM pg_collation WHERE collprovider = 'i' AND collname = 'en-US-x-icu'"
+        ).fetchone()
+        locale = sql.SQL(" LOCALE_PROVIDER icu ICU_LOCALE 'en-US'" if icu and icu[0] else "")
         connection.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0{}").format(sql.Identifier(name), locale)
         )
 
 

@@ -1,0 +1,231 @@
+"""PostgreSQL as the store: URLs as operators write them, faults said in one line, the same
+order as SQLite, streamed results, and no expected conflict logged as a server error."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from solwatch.store import iter_records
+from tests.conftest import Cli, fresh_database_url, opened
+from tests.postgres_server import PASSWORD, PostgresServer, create_database, drop_database
+
+SMALL = Path(__file__).parent / "data" / "small"
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server(postgres_server: object) -> PostgresServer:
+    if not isinstance(postgres_server, PostgresServer):
+        pytest.skip("needs the embedded server (its socket, port and log)")
+    return postgres_server
+
+
+@pytest.fixture
+def pg_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty PostgreSQL store."""
+    yield from fresh_database_url("postgresql", tmp_path, request)
+
+
+def _database(url: str) -> str:
+    return url.rsplit("/", 1)[1].split("?")[0]
+
+
+def test_a_socket_url_works_for_every_command(tmp_path: Path, server: PostgresServer) -> None:
+    """`?host=%2F...` (a percent-encoded socket folder) reaches the server for every command."""
+    name = "socket_store"
+    create_database(server, name)
+    try:
+        cli = Cli(tmp_path, server.socket_url(name))
+        assert "%2F" in cli.url
+        assert "Database ready" in cli("init").output
+        cli("import", str(SMALL), "--as-of", "2026-11-24")
+        assert json.loads(cli("show", "C-1", "--as-of", "2026-11-24", "--format", "json").output)
+        cases = json.loads(cli("at-risk", "--as-of", "2026-11-24", "--format", "json").output)
+        assert [case["case_number"] for case in cases][:1] == ["C-4"]
+        assert json.loads(cli("stats", "--as-of", "2026-11-24", "--format", "json").output)
+        assert cli("export", "cases", "--as-of", "2026-11-24").output.count("\n") == 6
+        assert "failed: 0" in cli("run-daily", "--as-of", "2026-11-24").output
+    finally:
+        drop_database(server, name)
+
+
+def test_the_password_is_never_printed(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A password with `%`, `@`, `:` and `/`, given in $SOLWATCH_DATABASE_URL, opens the store and
+    is masked wherever the URL is shown."""
+    monkeypatch.setenv("SOLWATCH_DATABASE_URL", pg_url)
+    assert quote(PASSWORD, safe="") in pg_url
+    cli = Cli(tmp_path, "sqlite:///ignored.db")
+    output = cli("init").output + cli("demo", "--dir", str(tmp_path / "sample")).output
+    assert "postgres:***@127.0.0.1" in output
+    assert PASSWORD not in output
+    assert quote(PASSWORD, safe="") not in output
+    assert not (tmp_path / "ignored.db").exists()
+
+
+def _fault_url(kind: str, server: PostgresServer, free_port: int) -> str:
+    if kind == "server-down":
+        return f"postgresql://postgres:{quote(PASSWORD, safe='')}@127.0.0.1:{free_port}/solwatch"
+    if kind == "wrong-password":
+        return server.url("postgres", password="not%40the:password")
+    return server.url("no_such_store")
+
+
+FAULTS = ["server-down", "wrong-password", "unknown-database"]
+COMMANDS = [
+    ("init",),
+    ("import", str(SMALL)),
+    ("show", "C-1"),
+    ("at-risk",),
+    ("stats", "--format", "json"),
+    ("export", "cases"),
+    ("export", "cear", "--month", "2026-10"),
+    ("run-daily",),
+    ("run-monthly",),
+    ("acks",),
+    ("recompute",),
+    ("serve",),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c[:2]))
+def test_a_store_that_cannot_be_reached_is_one_clear_line(
+    tmp_path: Path, server: PostgresServer, fault: str, command: tuple[str, ...]
+) -> None:
+    """Server down, wrong password, unknown database: one line naming host and database, never
+    the password, exit 2."""
+    from tests.test_mail import free_port
+
+    url = _fault_url(fault, server, free_port())
+    result = Cli(tmp_path, url)(*command, code=2)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    [line] = lines
+    database = "no_such_store" if fault == "unknown-database" else _database(url)
+    assert line.startswith(
+        f"solwatch: cannot use the postgresql database '{database}' on 127.0.0.1:"
+    )
+    assert {
+        "server-down": "Connection refused",
+        "wrong-password": 'password authentication failed for user "postgres"',
+        "unknown-database": 'database "no_such_store" does not exist',
+    }[fault] in line
+    for secret in ("not%40the", "not@the", PASSWORD):
+        assert secret not in line
+
+
+def test_a_fault_prints_no_traceback_from_the_installed_command(
+    tmp_path: Path, server: PostgresServer
+) -> None:
+    """The real program, not only the test runner, ends with the one line and exit 2."""
+    cli = Cli(tmp_path, server.url("postgres", password="wrong"))
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "solwatch"),
+            "--config",
+            str(cli.config),
+            "import",
+            str(SMALL),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_a_store_that_fails_mid_command_names_no_data(
+    tmp_path: Path, pg_url: str, server: PostgresServer
+) -> None:
+    """A write the server refuses halfway through an import ends it with one line: the
+    driver's reason, no SQL and none of the rows (importer names) it was writing."""
+    cli = Cli(tmp_path, pg_url)
+    cli("init")
+    with opened(pg_url) as engine, engine.connect() as connection:
+        connection.execute(
+            text(f"ALTER DATABASE {_database(pg_url)} SET default_transaction_read_only = on")
+        )
+        connection.commit()
+    result = cli("import", str(SMALL), "--as-of", "2026-11-24", code=2)
+    [line] = result.stderr.splitlines()
+    assert "read-only transaction" in line
+    for data in ("Acme", "12-3456789", "INSERT INTO", "parameters"):
+        assert data not in result.output + result.stderr
+
+
+TIED = ["a-2", "B-1", "C-10", "c-3", "C1", "Ç-1", "b-1"]
+
+
+def test_ties_sort_by_case_number_byte_by_byte_on_every_store(cli: Cli, tmp_path: Path) -> None:
+    """Cases with the same limitation date list in one order on SQLite and on PostgreSQL,
+    whatever the server's collation: the case numbers' bytes."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "case_number,statute,culpability,status,violation_date,sol_date\n"
+        + "".join(f"{n},1592,negligence,OPEN,2021-03-04,2026-03-04\n" for n in TIED),
+        encoding="utf-8",
+    )
+    cli("import", str(path), "--as-of", "2026-11-24")
+    listed = json.loads(cli("at-risk", "--as-of", "2026-11-24", "--format", "json").output)
+    expected = sorted(TIED, key=lambda n: n.encode())
+    assert [case["case_number"] for case in listed] == expected
+
+
+def test_the_order_by_names_a_binary_collation_on_postgresql() -> None:
+    """The SQL itself asks PostgreSQL for byte order, so no server locale can change it."""
+    from sqlalchemy.dialects import postgresql
+
+    from solwatch.connection import binary_order
+    from solwatch.store import Case
+
+    compiled = str(
+        binary_order(Case.case_number, "postgresql").compile(dialect=postgresql.dialect())
+    )
+    assert compiled.endswith('COLLATE "C"')
+
+
+def test_records_stream_through_a_server_side_cursor(cli: Cli, backend: str) -> None:
+    """Reading every case holds one batch in memory: on PostgreSQL the rows come through a
+    server-side cursor, open while the batches arrive."""
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    with opened(cli.url) as engine, Session(engine) as session:
+        batches = iter_records(session=session, batch=2)
+        first = next(batches)
+        open_cursors = (
+            session.connection().execute(text("SELECT count(*) FROM pg_cursors")).scalar()
+            if backend == "postgresql"
+            else None
+        )
+        rest = [record for batch in batches for record in batch]
+    assert (len(first), len(rest)) == (2, 3)
+    if backend == "postgresql":
+        assert open_cursors == 1
+
+
+def test_a_same_day_rerun_logs_no_server_error(
+    tmp_path: Path, pg_url: str, server: PostgresServer
+) -> None:
+    """Notices already recorded are skipped with ON CONFLICT DO NOTHING: the rerun leaves no
+    "duplicate key" ERROR in the PostgreSQL log."""
+    cli = Cli(tmp_path, pg_url)
+    cli("init")
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    cli("run-daily", "--as-of", "2026-11-24")
+    again = cli("run-daily", "--as-of", "2026-11-24")
+    assert "already recorded today" in again.output
+    errors = [line for line in server.log_lines(_database(pg_url)) if "ERROR" in line]
+    assert errors == []
