@@ -31,6 +31,7 @@ from solwatch.exports import write_bytes_file, write_cear_files, write_csv_file
 from solwatch.extract import KINDS, ExtractError, kind_of
 from solwatch.importer import import_extracts
 from solwatch.limitations import compute_limitation
+from solwatch.locks import StoreBusy
 from solwatch.mailer import Mailer, make_mailer
 from solwatch.reports import (
     CASE_FIELDS,
@@ -177,6 +178,8 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except StoreBusy as error:
+            raise Failure(str(error)) from None
         except SQLAlchemyError as error:
             app = ctx.find_object(App)
             message = (
@@ -311,6 +314,9 @@ def import_(
             skip_invalid=skip_invalid,
             progress=progress,
             computing=lambda n: bar.update(computing, advance=n, visible=True),
+            waiting=lambda: click.echo(
+                "another import is running on this database: waiting for it to finish", err=True
+            ),
         )
     for error in report.errors:
         click.echo(str(error), err=True)

@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.extract import COLUMNS, KINDS, ExtractError, Row, RowError, parse_rows, read_header
 from solwatch.facts import CaseType, Status
+from solwatch.locks import lock_imports
 from solwatch.reports import dollars
 from solwatch.store import (
     CHILD_TABLES,
@@ -446,11 +447,14 @@ def import_extracts(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     computing: Callable[[int], None] | None = None,
+    waiting: Callable[[], None] | None = None,
 ) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
     """Import `files` (path, kind) in one transaction; returns the report and rejected rows.
 
-    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`.
+    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`. One import
+    at a time per store: `waiting` is called if this one must wait for another (see locks).
     """
+    lock_imports(session, waiting)
     run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
     session.add(run)
     session.flush()

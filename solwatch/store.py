@@ -40,6 +40,7 @@ from solwatch.facts import (
     Waiver,
 )
 from solwatch.limitations import compute_limitation, summarize
+from solwatch.locks import SQLITE_BUSY_MS
 from solwatch.reports import CaseRecord
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
@@ -172,7 +173,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
