@@ -866,8 +866,13 @@ def unack(app: App, ack_id: int) -> None:
 
 
 @main.command()
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="If another serve holds the database, wait and take over when it stops.",
+)
 @pass_app
-def serve(app: App) -> None:
+def serve(app: App, standby: bool) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
     finishes the current run)."""
     from solwatch.daily import retry_due, run_daily
@@ -908,6 +913,7 @@ def serve(app: App) -> None:
             retry=retry,
             now=_utc_now,
             log=lambda text: click.echo(text, err=True),
+            standby=standby,
         )
     except SchedulerBusy as error:
         raise Failure(str(error)) from None
