@@ -589,11 +589,19 @@ def insert_new(
 
 
 def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """UPDATE rows by id (key `b_id`), one executemany per set of columns."""
+    """UPDATE rows by id (key `b_id`), one executemany per set of columns (on PostgreSQL,
+    one COPY into a stage and one UPDATE ... FROM)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(name for name in row if name != "b_id"), []).append(row)
     for names, group in groups.items():
+        if connection.dialect.name == "postgresql":
+            from solwatch.pg_copy import update_by_id
+
+            update_by_id(
+                connection, table, names, ((row["b_id"], *map(row.get, names)) for row in group)
+            )
+            continue
         if connection.dialect.name != "sqlite":
             from sqlalchemy import bindparam
 

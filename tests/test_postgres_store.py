@@ -259,3 +259,104 @@ def test_both_stores_export_the_same_bytes(tmp_path: Path, pg_url: str) -> None:
     on_sqlite, on_postgresql = outputs
     assert on_sqlite[0].count(b"\n") == 400 + len(TIED) + 1
     assert on_sqlite == on_postgresql
+
+
+def _renumbered(source: Path, numbers: Path, target: Path) -> Path:
+    """`source`'s extract with its case numbers replaced, row for row, by those of the extract
+    in `numbers`: the same cases, with different values and rows."""
+    import csv
+
+    def cases(folder: Path) -> list[str]:
+        with (folder / "cases.csv").open(encoding="utf-8", newline="") as handle:
+            return [row["case_number"] for row in csv.DictReader(handle)]
+
+    mapping = dict(zip(cases(source), cases(numbers), strict=True))
+    target.mkdir()
+    for path in source.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            header, *rows = list(csv.reader(handle))
+        with (target / path.name).open("w", encoding="utf-8", newline="") as handle:
+            out = csv.writer(handle)
+            out.writerow(header)
+            out.writerows([mapping[row[0]], *row[1:]] for row in rows)
+    return target
+
+
+def _edited(source: Path, target: Path) -> Path:
+    """`source`'s extract with changed values in its child rows: every entry's loss, every
+    waiver revoked on its signing day, every tolling period's reason."""
+    import csv
+
+    edits = {
+        "entries.csv": lambda row: {
+            **row,
+            "loss_amount": f"{float(row['loss_amount'] or 0) + 1:.2f}",
+        },
+        "waivers.csv": lambda row: {**row, "revoked_date": row["signed_date"]},
+        "tolling.csv": lambda row: {**row, "reason": f"{row['reason']} (reviewed)"},
+    }
+    target.mkdir()
+    for path in source.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = [edits.get(path.name, dict)(row) for row in reader]
+            header = list(reader.fieldnames or [])
+        with (target / path.name).open("w", encoding="utf-8", newline="") as handle:
+            out = csv.DictWriter(handle, header)
+            out.writeheader()
+            out.writerows(rows)
+    return target
+
+
+TABLES = {
+    "cases": "select * from cases order by id",
+    "entries": "select * from entries order by id",
+    "waivers": "select * from waivers order by id",
+    "tolling": "select * from tolling order by id",
+    "events": "select * from events order by id",
+    "history": "select case_id, field, old_value, new_value, import_id, source from history order by id",
+}
+
+
+def test_a_bulk_import_on_postgresql_stores_what_sqlite_stores(
+    tmp_path: Path, pg_url: str, server: PostgresServer
+) -> None:
+    """An extract, then a changed one over the same cases, leave the same rows and the same
+    history, in the same order, in both stores; PostgreSQL loads them with COPY."""
+    from solwatch.demo import write_sample
+
+    write_sample(tmp_path / "first", today=AS_OF, count=300, seed=1)
+    write_sample(tmp_path / "other", today=AS_OF, count=300, seed=2)
+    second = _renumbered(tmp_path / "other", tmp_path / "first", tmp_path / "second")
+    third = _edited(second, tmp_path / "third")
+    with opened(pg_url) as engine, engine.connect() as connection:
+        connection.execute(text(f"ALTER DATABASE {_database(pg_url)} SET log_statement = 'all'"))
+        connection.commit()
+    stores = []
+    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'bulk.db'}"), ("postgresql", pg_url)):
+        folder = tmp_path / name
+        folder.mkdir()
+        cli = Cli(folder, url)
+        cli("init")
+        reports = [
+            cli("import", str(extract), "--as-of", AS_OF.isoformat()).output
+            for extract in (tmp_path / "first", second, third)
+        ]
+        stores.append((reports, {table: cli.rows(sql) for table, sql in TABLES.items()}))
+    (sqlite_reports, on_sqlite), (pg_reports, on_postgresql) = stores
+    assert pg_reports == sqlite_reports
+    assert ": 300 rows: 0 new, 300 changed" in sqlite_reports[1]
+    assert "entries.csv: 354 rows: 0 new, 354 changed" in sqlite_reports[2]
+    assert "waivers.csv: 33 rows: 0 new, 33 changed" in sqlite_reports[2]
+    assert "tolling.csv: 10 rows: 0 new, 10 changed" in sqlite_reports[2]
+    for table in TABLES:
+        assert on_postgresql[table] == on_sqlite[table], table
+    assert len(on_sqlite["history"]) > 300
+    copied = [
+        line for line in server.log_lines(_database(pg_url)) if "COPY solwatch_stage_" in line
+    ]
+    assert {line.split("COPY solwatch_stage_", 1)[1].split("_")[0] for line in copied} >= {
+        "cases",
+        "entries",
+        "waivers",
+    }
