@@ -29,7 +29,7 @@ def safe_url(url: str | URL) -> str:
     """The URL as solwatch prints it: the password masked; an unreadable URL is not echoed."""
     try:
         parsed = url if isinstance(url, URL) else make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "(unreadable database URL)"
     return parsed.render_as_string(hide_password=True)
 
@@ -74,7 +74,7 @@ def store_failure(error: BaseException, url: str) -> str:
     """One line for a person: which store could not be used, and why."""
     try:
         parsed = database_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "cannot use the database: its URL is not a valid SQLAlchemy URL"
     return f"cannot use the {describe_store(parsed)}: {reason(error, parsed)}"
 

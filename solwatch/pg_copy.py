@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Date, Table, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 _stages = itertools.count(1)
 
@@ -66,15 +67,21 @@ class Stage:
 
     def copy(self, rows: Iterable[Sequence[Any]]) -> None:
         """COPY rows of (line, *columns) into the stage."""
+        import psycopg
+
         names = ", ".join(["line", *map(_quoted, self.columns)])
         driver = self.connection.connection.driver_connection
-        with (
-            driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-                self.rows += 1
+        try:
+            with (
+                driver.cursor() as cursor,  # type: ignore[union-attr]
+                cursor.copy(f"COPY {self.name} ({names}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+                    self.rows += 1
+        except psycopg.Error as error:
+            # As SQLAlchemy reports any other driver error, so the command says it in one line.
+            raise DBAPIError(f"COPY {self.name}", None, error) from None
 
     def analyze(self) -> None:
         """Statistics for the planner: a temporary table has none until analyzed."""

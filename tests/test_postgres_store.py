@@ -360,3 +360,69 @@ def test_a_bulk_import_on_postgresql_stores_what_sqlite_stores(
         "entries",
         "waivers",
     }
+
+
+def test_a_connection_killed_mid_import_is_one_line_and_nothing_imported(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The server ends the import's connection while it holds the import lock (as a restart
+    would): one line, exit 2, no traceback, no row of data, and nothing imported."""
+    from solwatch.demo import write_sample
+
+    write_sample(tmp_path / "extract", today=AS_OF, count=3000)
+    cli = Cli(tmp_path, pg_url)
+    cli("init")
+    command = [str(Path(sys.executable).parent / "solwatch"), "--config", str(cli.config)]
+    run = subprocess.Popen(
+        [*command, "import", str(tmp_path / "extract"), "--as-of", AS_OF.isoformat()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killed = False
+    with opened(pg_url) as engine, engine.connect() as connection:
+        while run.poll() is None and not killed:
+            killed = bool(
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                    )
+                ).scalar()
+            )
+            connection.rollback()
+    output, errors = run.communicate(timeout=120)
+    assert killed, "the import finished before it could be interrupted"
+    assert run.returncode == 2, errors
+    [line] = errors.splitlines()
+    assert line.startswith("solwatch: cannot use the postgresql database")
+    assert "terminating connection" in line or "server closed the connection" in line, line
+    sample = (tmp_path / "extract" / "cases.csv").read_text().splitlines()[1].split(",")
+    for data in (sample[0], sample[7], "INSERT INTO", "COPY"):
+        assert data not in output + errors
+    assert cli.rows("select count(*) from cases") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param(
+            "postgresql://u:secret@host:notaport/db", "not a valid database URL", id="bad-port"
+        ),
+        pytest.param(
+            "nosuchdb://u:secret@host/db", "no driver for this database", id="unknown-scheme"
+        ),
+        pytest.param(
+            "mysql+nodriver://u:secret@host/db", "no driver for this database", id="unknown-driver"
+        ),
+    ],
+)
+def test_a_malformed_url_is_one_line_without_its_password(
+    tmp_path: Path, url: str, message: str
+) -> None:
+    """A URL that cannot be read stops every command with one line that hides its password."""
+    result = Cli(tmp_path, url)("at-risk", code=2)
+    [line] = result.stderr.splitlines()
+    assert message in line
+    assert "secret" not in line
