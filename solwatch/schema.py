@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from solwatch.locks import IMPORT_LOCK
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,9 +24,13 @@ def _alembic(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create the schema, or bring an older one up to date."""
+    """Create the schema, or bring an older one up to date. On PostgreSQL it holds the import
+    lock meanwhile: two `init` at once (two machines deploying) run one after the other, and
+    no import runs against a half-upgraded schema."""
     config = _alembic(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from solwatch.store import iter_records
 from tests.conftest import AS_OF, Cli, fresh_database_url, opened
 from tests.postgres_server import PASSWORD, PostgresServer, create_database, drop_database
+from tests.test_mail import Inbox, inbox  # noqa: F401  (the SMTP server)
 
 SMALL = Path(__file__).parent / "data" / "small"
 pytestmark = pytest.mark.integration
@@ -426,3 +427,87 @@ def test_a_malformed_url_is_one_line_without_its_password(
     [line] = result.stderr.splitlines()
     assert message in line
     assert "secret" not in line
+
+
+PRIVILEGES = """
+CREATE ROLE {owner} LOGIN PASSWORD 'owner:pw@1%';
+CREATE ROLE {runtime} LOGIN PASSWORD 'run:pw@2%';
+CREATE DATABASE {database} OWNER {owner} TEMPLATE template0;
+GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {runtime};
+"""
+SCHEMA_PRIVILEGES = """
+GRANT USAGE ON SCHEMA public TO {runtime};
+ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public
+    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime};
+ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public
+    GRANT USAGE, SELECT ON SEQUENCES TO {runtime};
+"""
+
+
+def test_the_documented_minimum_privileges_are_enough(
+    tmp_path: Path,
+    server: PostgresServer,
+    inbox: tuple[Inbox, int],  # noqa: F811
+) -> None:
+    """As the README's "Running in production" sets them up: the owner role runs `init`; the
+    runtime role, with no right to change the schema, imports, reports, mails and serves."""
+    import psycopg
+
+    from tests.test_mail import configure
+
+    handler, port = inbox
+    suffix = tmp_path.name[-8:].replace("-", "_").lower()
+    names = {
+        "owner": f"owner_{suffix}",
+        "runtime": f"runtime_{suffix}",
+        "database": f"prod_{suffix}",
+    }
+    with server.admin() as admin:
+        for statement in PRIVILEGES.format(**names).split(";\n"):
+            if statement.strip():
+                admin.execute(statement)
+    with psycopg.connect(server.url(names["database"]), autocommit=True) as connection:
+        for statement in SCHEMA_PRIVILEGES.format(**names).split(";\n"):
+            if statement.strip():
+                connection.execute(statement)
+
+    def url(role: str, password: str) -> str:
+        return f"postgresql://{role}:{quote(password, safe='')}@127.0.0.1:{server.port}/{names['database']}"
+
+    owner = Cli(tmp_path, url(names["owner"], "owner:pw@1%"))
+    owner("init")
+    (tmp_path / "runtime").mkdir()
+    runtime = Cli(tmp_path / "runtime", url(names["runtime"], "run:pw@2%"))
+    configure(runtime, port)
+    runtime("import", str(SMALL), "--as-of", "2026-11-24")
+    runtime("import", str(SMALL), "--as-of", "2026-11-24")
+    assert json.loads(runtime("stats", "--as-of", "2026-11-24", "--format", "json").output)
+    runtime("export", "cases", "--as-of", "2026-11-24")
+    assert "failed: 0" in runtime("run-daily", "--as-of", "2026-11-24").output
+    runtime(
+        "ack",
+        "C-1",
+        "--kind",
+        "due",
+        "--until",
+        "2026-12-01",
+        "--reason",
+        "checked",
+        "--as-of",
+        "2026-11-24",
+    )
+    runtime("recompute")
+    assert handler.messages
+    assert "Database ready" in runtime("init").output  # up to date: nothing to change
+    with (
+        psycopg.connect(url(names["runtime"], "run:pw@2%")) as connection,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        connection.execute("CREATE TABLE not_allowed (id integer)")
+    try:
+        with server.admin() as admin:
+            admin.execute(f"DROP DATABASE {names['database']} WITH (FORCE)")
+            admin.execute(f"DROP ROLE {names['owner']}")
+            admin.execute(f"DROP ROLE {names['runtime']}")
+    except psycopg.Error:
+        pass
