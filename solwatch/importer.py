@@ -76,6 +76,13 @@ class FileReport:
     unchanged: int = 0
     rejected: int = 0
 
+    def applied(self, staged: int, new: int, changed: int) -> None:
+        """Count the rows of a file applied in bulk: `staged` valid rows, of which `new`
+        were inserted and `changed` updated."""
+        self.new += new
+        self.changed += changed
+        self.unchanged += staged - new - changed
+
 
 @dataclass
 class ImportReport:
@@ -250,9 +257,7 @@ class _Import:
                 import_id=self.run.id,
                 now=self.now,
             )
-            file.new += new
-            file.changed += changed
-            file.unchanged += stage.rows - new - changed
+            file.applied(stage.rows, new, changed)
 
     @staticmethod
     def _case_value(row: Row, name: str) -> Any:
@@ -396,9 +401,7 @@ class _Import:
                 import_id=self.run.id,
                 now=self.now,
             )
-            file.new += new
-            file.changed += changed
-            file.unchanged += stage.rows - new - changed
+            file.applied(stage.rows, new, changed)
 
     def _upsert_children(
         self,

@@ -232,6 +232,16 @@ def test_a_same_day_rerun_logs_no_server_error(
     assert errors == []
 
 
+def _both_stores(tmp_path: Path, pg_url: str) -> Iterator[Cli]:
+    """An initialized SQLite store, then the PostgreSQL one at `pg_url`, each in its folder."""
+    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'sqlite.db'}"), ("postgresql", pg_url)):
+        folder = tmp_path / name
+        folder.mkdir()
+        cli = Cli(folder, url)
+        cli("init")
+        yield cli
+
+
 def test_both_stores_export_the_same_bytes(tmp_path: Path, pg_url: str) -> None:
     """The same extract imported into SQLite and into PostgreSQL gives byte-identical
     `export cases`, `stats --format json` and at-risk CSV."""
@@ -244,11 +254,7 @@ def test_both_stores_export_the_same_bytes(tmp_path: Path, pg_url: str) -> None:
             f"{n},penalty,1592,negligence,OPEN,7,2704,Tie Co,1,2021-03-04,,,,,,\n" for n in TIED
         )
     outputs = []
-    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'parity.db'}"), ("postgresql", pg_url)):
-        folder = tmp_path / name
-        folder.mkdir()
-        cli = Cli(folder, url)
-        cli("init")
+    for cli in _both_stores(tmp_path, pg_url):
         cli("import", str(extract), "--as-of", AS_OF.isoformat())
         outputs.append(
             [
@@ -334,11 +340,7 @@ def test_a_bulk_import_on_postgresql_stores_what_sqlite_stores(
         connection.execute(text(f"ALTER DATABASE {_database(pg_url)} SET log_statement = 'all'"))
         connection.commit()
     stores = []
-    for name, url in (("sqlite", f"sqlite:///{tmp_path / 'bulk.db'}"), ("postgresql", pg_url)):
-        folder = tmp_path / name
-        folder.mkdir()
-        cli = Cli(folder, url)
-        cli("init")
+    for cli in _both_stores(tmp_path, pg_url):
         reports = [
             cli("import", str(extract), "--as-of", AS_OF.isoformat()).output
             for extract in (tmp_path / "first", second, third)
