@@ -20,7 +20,7 @@ import os
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.run import OUT, SOLWATCH, Measure, arguments, measure, prepare_extract
+from bench.run import OUT, SOLWATCH, Measure, arguments, compared, measure, prepare_extract
 from solwatch.extract import COLUMNS
 from tests.postgres_server import PostgresServer, create_database
 
@@ -84,13 +84,7 @@ def main() -> None:
         server.cleanup()
 
     def line(name: str, ours: Measure, base: Measure, target: float) -> str:
-        ratio = ours.seconds / base.seconds
-        verdict = "meets" if ratio <= target else "MISSES"
-        return (
-            f"{name:<10} solwatch {ours.seconds:8.2f}s {ours.peak_mb:7.0f} MB | psql "
-            f"{base.seconds:7.2f}s {base.peak_mb:6.0f} MB | {ratio:5.2f}x "
-            f"({verdict} target {target:g}x)"
-        )
+        return compared(name, ours, base, target, "psql")
 
     print(line("import", our_import, base_import, 4))
     print(line("at-risk", our_query, base_query, 10))

@@ -71,6 +71,17 @@ def sqlite_import_script(folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compared(name: str, ours: Measure, base: Measure, target: float, tool: str) -> str:
+    """One line of the report: both measures, the ratio and whether it meets `target`."""
+    ratio = ours.seconds / base.seconds
+    verdict = "meets" if ratio <= target else "MISSES"
+    return (
+        f"{name:<10} solwatch {ours.seconds:8.2f}s {ours.peak_mb:7.0f} MB | {tool} "
+        f"{base.seconds:7.2f}s {base.peak_mb:6.0f} MB | {ratio:5.2f}x "
+        f"({verdict} target {target:g}x)"
+    )
+
+
 def arguments(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -169,13 +180,7 @@ def main() -> None:
     )
 
     def line(name: str, ours: Measure, base: Measure, target: float) -> str:
-        ratio = ours.seconds / base.seconds
-        verdict = "meets" if ratio <= target else "MISSES"
-        return (
-            f"{name:<10} solwatch {ours.seconds:8.2f}s {ours.peak_mb:7.0f} MB | sqlite3 "
-            f"{base.seconds:7.2f}s {base.peak_mb:6.0f} MB | {ratio:5.2f}x "
-            f"({verdict} target {target:g}x)"
-        )
+        return compared(name, ours, base, target, "sqlite3")
 
     print(line("import", our_import, base_import, 4))
     print(
