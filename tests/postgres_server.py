@@ -11,6 +11,7 @@ Set SOLWATCH_TEST_POSTGRES_URL to a superuser URL to run the tests on another se
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import pwd
@@ -96,6 +97,8 @@ class PostgresServer:
             "--no-sync",
         )
         self.start()
+        # Also when the test run dies before its fixtures' teardown: no server left behind.
+        atexit.register(self.cleanup)
 
     def _chown(self, path: Path) -> None:
         if self.user is not None:
@@ -146,8 +149,13 @@ class PostgresServer:
         self.start()
 
     def cleanup(self) -> None:
+        """Stop the server and delete its folder; safe to call twice."""
+        if not self.root.exists():
+            return
         try:
             self.stop("immediate")
+        except RuntimeError:
+            pass  # already stopped
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
