@@ -71,20 +71,41 @@ def sqlite_import_script(folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def compared(name: str, ours: Measure, base: Measure, target: float, tool: str) -> str:
+    """One line of the report: both measures, the ratio and whether it meets `target`."""
+    ratio = ours.seconds / base.seconds
+    verdict = "meets" if ratio <= target else "MISSES"
+    return (
+        f"{name:<10} solwatch {ours.seconds:8.2f}s {ours.peak_mb:7.0f} MB | {tool} "
+        f"{base.seconds:7.2f}s {base.peak_mb:6.0f} MB | {ratio:5.2f}x "
+        f"({verdict} target {target:g}x)"
+    )
+
+
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--as-of", default="2026-11-24")
     parser.add_argument("--keep", action="store_true", help="reuse an extract already written")
-    args = parser.parse_args()
-    today = date.fromisoformat(args.as_of)
+    return parser.parse_args()
+
+
+def prepare_extract(args: argparse.Namespace) -> Path:
+    """The synthetic extract of `args.cases` cases under bench/out/, written unless kept."""
     OUT.mkdir(exist_ok=True)
     extract = OUT / f"extract-{args.cases}"
     if not (args.keep and (extract / "cases.csv").exists()):
         shutil.rmtree(extract, ignore_errors=True)
         started = time.perf_counter()
-        write_sample(extract, today=today, count=args.cases)
+        write_sample(extract, today=date.fromisoformat(args.as_of), count=args.cases)
         print(f"extract of {args.cases} cases written in {time.perf_counter() - started:.1f}s")
+    return extract
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    today = date.fromisoformat(args.as_of)
+    extract = prepare_extract(args)
     rows = {kind: sum(1 for _ in (extract / f"{kind}.csv").open()) - 1 for kind in COLUMNS}
     size = sum((extract / f"{kind}.csv").stat().st_size for kind in COLUMNS) / 2**20
     print(
@@ -159,13 +180,7 @@ def main() -> None:
     )
 
     def line(name: str, ours: Measure, base: Measure, target: float) -> str:
-        ratio = ours.seconds / base.seconds
-        verdict = "meets" if ratio <= target else "MISSES"
-        return (
-            f"{name:<10} solwatch {ours.seconds:8.2f}s {ours.peak_mb:7.0f} MB | sqlite3 "
-            f"{base.seconds:7.2f}s {base.peak_mb:6.0f} MB | {ratio:5.2f}x "
-            f"({verdict} target {target:g}x)"
-        )
+        return compared(name, ours, base, target, "sqlite3")
 
     print(line("import", our_import, base_import, 4))
     print(

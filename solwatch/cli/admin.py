@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from solwatch.cli.app import AS_OF, App, Failure, pass_app, utc_now
 from solwatch.cli.printing import print_at_risk
@@ -19,8 +20,8 @@ def init(app: App) -> None:
     """Create or upgrade the database schema and compute any cases not yet computed."""
     try:
         schema.upgrade(app.engine)
-    except Exception as error:
-        raise Failure(f"cannot initialize {app.safe_url}: {error}") from None
+    except SQLAlchemyError as error:
+        raise Failure(app.store_failure(error)) from None
     app.require_schema()
     computed = schema.recompute(app.engine, now=utc_now())
     click.echo(

@@ -13,12 +13,15 @@ from typing import IO, Any
 import click
 from rich.console import Console
 from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Session
 
 from solwatch.cli.printing import stdout_console
 from solwatch.config import ConfigError, Settings, load_settings
+from solwatch.connection import reason, safe_url, store_failure
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
+from solwatch.locks import StoreBusy
 from solwatch.notify.mailer import Mailer, make_mailer
 from solwatch.store import schema
 from solwatch.store.cases import make_engine
@@ -66,8 +69,27 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database.url)
+            url = self.settings.database.url
+            try:
+                self._engine = make_engine(url)
+            except NoSuchModuleError:
+                raise Failure(
+                    f"{safe_url(url)}: no driver for this database is installed (for "
+                    f"PostgreSQL: pip install 'solwatch[postgres]')"
+                ) from None
+            except (ArgumentError, ValueError):
+                raise Failure(f"{safe_url(url)}: not a valid database URL") from None
         return self._engine
+
+    def store_failure(self, error: BaseException) -> str:
+        """One line naming the store and the driver's reason: no password, no data."""
+        return store_failure(error, self.settings.database.url)
+
+    def close(self) -> None:
+        """Close the store's connections: a command leaves none open behind it."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
 
     def today(self, as_of: str | None) -> date:
         if as_of is None:
@@ -81,8 +103,8 @@ class App:
         """Stop with a clear message unless the database exists at the current schema."""
         try:
             current = schema.is_current(self.engine)
-        except Exception as error:  # any driver error: say which database it was
-            raise Failure(f"cannot open the database {self.safe_url}: {error}") from None
+        except SQLAlchemyError as error:  # any driver error: say which database it was
+            raise Failure(self.store_failure(error)) from None
         if not current:
             raise Failure(
                 f"the database {self.safe_url} is not initialized or is out of "
@@ -98,7 +120,7 @@ class App:
 
     @property
     def safe_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return safe_url(self.engine.url)
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""
@@ -135,7 +157,27 @@ def centers_option(value: str | None) -> tuple[str | None, ...]:
     return () if value is None else (center_option(value),)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """solwatch's commands: a store that fails mid-command (a server restart, a lost network)
+    ends the command with one line naming the store, exit 2: no traceback, which could carry
+    the rows being written."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StoreBusy as error:
+            raise Failure(str(error)) from None
+        except SQLAlchemyError as error:
+            app = ctx.find_object(App)
+            message = (
+                app.store_failure(error)
+                if app is not None
+                else f"the database failed: {reason(error)}"
+            )
+            raise Failure(message) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -147,3 +189,4 @@ def centers_option(value: str | None) -> tuple[str | None, ...]:
 def main(ctx: click.Context, config_path: Path | None) -> None:
     """solwatch: statute-of-limitations watch over CBP penalty cases."""
     ctx.obj = App(config_path)
+    ctx.call_on_close(ctx.obj.close)

@@ -61,6 +61,9 @@ def import_(
             skip_invalid=skip_invalid,
             progress=progress,
             computing=computing,
+            waiting=lambda: click.echo(
+                "another import is running on this database: waiting for it to finish", err=True
+            ),
         )
     print_import(report)
     if rejects is not None and skip_invalid and rejected:

@@ -52,8 +52,13 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
 
 
 @click.command()
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="If another serve holds the database, wait and take over when it stops.",
+)
 @pass_app
-def serve(app: App) -> None:
+def serve(app: App, standby: bool) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
     finishes the current run)."""
     from solwatch.notify.scheduler import SchedulerBusy, run_jobs
@@ -68,6 +73,7 @@ def serve(app: App) -> None:
             now=utc_now,
             today=lambda: today_in(settings.schedule.timezone),
             log=lambda text: click.echo(text, err=True),
+            standby=standby,
         )
     except SchedulerBusy as error:
         raise Failure(str(error)) from None

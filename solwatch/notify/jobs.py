@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Engine, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
@@ -23,6 +22,7 @@ from solwatch.notify import daily, monthly
 from solwatch.notify.digests import Digest
 from solwatch.notify.ledger import (
     FAILED,
+    NOTICE_KEY,
     PENDING,
     SENDING,
     SENT,
@@ -37,6 +37,7 @@ from solwatch.notify.mailer import Mailer, MailError
 from solwatch.notify.render import Mailing, build_message, slug
 from solwatch.reports.cear import month_as_of, month_bounds
 from solwatch.reports.exports import export_cear
+from solwatch.store.cases import insert_new
 
 Clock = Callable[[], datetime]
 
@@ -97,47 +98,46 @@ def record_notices(
     concurrent run). With `supersede`, older unsent notices to the audience are superseded:
     this message carries their news."""
     day, audience, rendered = mailing.day, mailing.audience, mailing.rendered
-    try:
-        for index, (address, role) in enumerate(mailing.addresses):
-            session.add(
-                Notice(
-                    day=day,
-                    audience=audience,
-                    address=address,
-                    role=role,
-                    subject=rendered.subject,
-                    message=build_message(
-                        rendered,
-                        sender=settings.mail.sender,
-                        to=address,
-                        audience=mailing.audience_name,
-                        message_id=f"<{mailing.id_prefix}.{index}@solwatch>",
-                        when=now,
-                        attachments=mailing.attachments,
-                    ),
-                    carried=json.dumps(mailing.carried),
-                    created_at=now,
-                    next_attempt_at=now,
-                )
+    connection = session.connection()
+    for index, (address, role) in enumerate(mailing.addresses):
+        notice = Notice(
+            day=day,
+            audience=audience,
+            address=address,
+            role=role,
+            subject=rendered.subject,
+            message=build_message(
+                rendered,
+                sender=settings.mail.sender,
+                to=address,
+                audience=mailing.audience_name,
+                message_id=f"<{mailing.id_prefix}.{index}@solwatch>",
+                when=now,
+                attachments=mailing.attachments,
+            ),
+            carried=json.dumps(mailing.carried),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        row = notice.model_dump(exclude={"id"})
+        if not insert_new(connection, Notice.__table__, row, NOTICE_KEY):  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+    for number, reason in mailing.items:
+        session.add(
+            NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
+        )
+    if mailing.supersede:
+        session.execute(
+            update(Notice)
+            .where(
+                col(Notice.audience) == audience,
+                col(Notice.day) < day,
+                col(Notice.state).in_([PENDING, FAILED]),
             )
-        for number, reason in mailing.items:
-            session.add(
-                NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
-            )
-        if mailing.supersede:
-            session.execute(
-                update(Notice)
-                .where(
-                    col(Notice.audience) == audience,
-                    col(Notice.day) < day,
-                    col(Notice.state).in_([PENDING, FAILED]),
-                )
-                .values(state=SUPERSEDED, last_error=f"superseded by the digest of {day}")
-            )
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
+            .values(state=SUPERSEDED, last_error=f"superseded by the digest of {day}")
+        )
+    session.commit()
     return True
 
 

@@ -11,10 +11,15 @@ from sqlalchemy import Index, LargeBinary, UniqueConstraint, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from solwatch.connection import binary_order
+
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
 # A notice left "sending" this long ago belongs to a run that died mid-send: send it again
 # (at worst one repeated digest, never a lost one).
 STALE_CLAIM = timedelta(minutes=15)
+
+
+NOTICE_KEY = ("day", "audience", "address")
 
 
 class Notice(SQLModel, table=True):
@@ -22,7 +27,7 @@ class Notice(SQLModel, table=True):
 
     __tablename__ = "notices"
     __table_args__ = (
-        UniqueConstraint("day", "audience", "address"),
+        UniqueConstraint(*NOTICE_KEY),
         Index("ix_notices_state", "state", "next_attempt_at"),
     )
 
@@ -129,11 +134,12 @@ def last_sent(day: date, *, session: Session) -> dict[tuple[str, str, str], date
 
 
 def active_acks(day: date, *, session: Session) -> list[Ack]:
+    dialect = session.connection().dialect.name
     return list(
         session.exec(
             select(Ack)
             .where(col(Ack.lifted_at).is_(None), Ack.until >= day)
-            .order_by(col(Ack.case_number), col(Ack.kind))
+            .order_by(binary_order(Ack.case_number, dialect), col(Ack.kind), col(Ack.id))
         )
     )
 

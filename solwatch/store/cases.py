@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
+from solwatch.connection import binary_order, database_url
 from solwatch.core.assessment import CaseRecord
 from solwatch.core.facts import (
     ENTRY_SEPARATOR,
@@ -41,6 +42,7 @@ from solwatch.core.facts import (
     Waiver,
 )
 from solwatch.core.limitations import compute_limitation, summarize
+from solwatch.locks import SQLITE_BUSY_MS
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
 RULES_VERSION = 2  # 2: the legal corrections of issue 7
@@ -177,14 +179,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get foreign keys, WAL and a busy timeout."""
-    engine = create_engine(url)
+    """An engine for `url`; SQLite files get foreign keys, WAL and a busy timeout; PostgreSQL
+    connections are checked before use, so a server restart costs one reconnect, not a job."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -300,7 +306,10 @@ def _children(
     for kind, columns in CHILD_COLUMNS.items():
         case_id = columns[0]
         where = case_id.between(*between) if between else case_id.in_(list(ids))
-        for row in connection.execute(select(*columns).where(where)):
+        # In row order, so that a case's facts (and their explanation) are the same on every
+        # store: PostgreSQL returns rows in no set order after an update.
+        table = CHILD_TABLES[kind].__table__  # type: ignore[attr-defined]
+        for row in connection.execute(select(*columns).where(where).order_by(table.c.id)):
             grouped.setdefault(row[0], {}).setdefault(kind, []).append(row)
     return grouped
 
@@ -567,13 +576,22 @@ def iter_records(
     by_limitation: bool = False,
 ) -> Iterator[list[tuple[int, CaseRecord]]]:
     """(id, record) of the cases matching `where`, in batches: by id, or with `by_limitation`
-    by stored limitation date (blank first), then case number. One streamed query."""
+    by stored limitation date (blank first), then case number byte by byte (the same order on
+    every store). One streamed query: a server-side cursor on PostgreSQL, so memory holds one
+    batch, not the result."""
+    connection = session.connection()
     order = (
-        (col(Case.limitation_date).is_not(None), col(Case.limitation_date), col(Case.case_number))
+        (
+            col(Case.limitation_date).is_not(None),
+            col(Case.limitation_date),
+            binary_order(Case.case_number, connection.dialect.name),
+        )
         if by_limitation
         else (col(Case.id),)
     )
-    result = session.connection().execute(select(*RECORD_COLUMNS).where(*where).order_by(*order))
+    result = connection.execute(
+        select(*RECORD_COLUMNS).where(*where).order_by(*order).execution_options(yield_per=batch)
+    )
     for rows in result.partitions(batch):
         yield [(row[0], record_of(row)) for row in rows]
 
@@ -633,12 +651,37 @@ def insert_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) 
     )
 
 
+def insert_new(
+    connection: Connection, table: Any, row: dict[str, Any], keys: Sequence[str]
+) -> bool:
+    """INSERT `row` unless a row with the same `keys` (a unique constraint) exists: False then.
+    ON CONFLICT DO NOTHING, so an expected duplicate (a rerun) is no error on the server, and
+    a concurrent writer of the same row is waited for, not raced."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement = (
+        postgresql.insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+        if connection.dialect.name == "postgresql"
+        else sqlite.insert(table).values(row).on_conflict_do_nothing(index_elements=keys)
+    )
+    # RETURNING, not rowcount: PostgreSQL's driver reports -1 for a RETURNING insert.
+    return connection.execute(statement.returning(*table.primary_key)).first() is not None
+
+
 def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """UPDATE rows by id (key `b_id`), one executemany per set of columns."""
+    """UPDATE rows by id (key `b_id`), one executemany per set of columns (on PostgreSQL,
+    one COPY into a stage and one UPDATE ... FROM)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(name for name in row if name != "b_id"), []).append(row)
     for names, group in groups.items():
+        if connection.dialect.name == "postgresql":
+            from solwatch.pg_copy import update_by_id
+
+            update_by_id(
+                connection, table, names, ((row["b_id"], *map(row.get, names)) for row in group)
+            )
+            continue
         if connection.dialect.name != "sqlite":
             from sqlalchemy import bindparam
 

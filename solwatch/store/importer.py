@@ -21,6 +21,8 @@ from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Status
 from solwatch.core.money import dollars
+from solwatch.locks import lock_imports
+from solwatch.pg_copy import Stage, apply_cases, apply_children
 from solwatch.store.cases import (
     CHILD_TABLES,
     Case,
@@ -83,6 +85,13 @@ class FileReport:
     unchanged: int = 0
     rejected: int = 0
 
+    def applied(self, staged: int, new: int, changed: int) -> None:
+        """Count the rows of a file applied in bulk: `staged` valid rows, of which `new`
+        were inserted and `changed` updated."""
+        self.new += new
+        self.changed += changed
+        self.unchanged += staged - new - changed
+
 
 @dataclass
 class ImportReport:
@@ -139,6 +148,8 @@ class _Import:
         self.report = ImportReport(import_id=run.id)
         self.rejected_cases: set[str] = set()
         self.rejects: list[tuple[RowError, Row]] = []
+        # On PostgreSQL each file's valid rows are staged with COPY and applied set-based.
+        self.bulk = session.connection().dialect.name == "postgresql"
 
     # --- shared ---------------------------------------------------------------------------
 
@@ -208,6 +219,12 @@ class _Import:
     def cases(self, path: Path, rows: Iterable[Row], file: FileReport) -> None:
         seen: set[bytes] = set()
         present = read_header(path, "cases", self.columns)
+        fields = {CASE_ATTRIBUTES.get(n, n): n for n in present if n != "case_number"}
+        stage = (
+            Stage(self.session.connection(), Case.__table__, ["case_number", *fields])  # type: ignore[attr-defined]
+            if self.bulk
+            else None
+        )
         for batch in _batches(rows):
             valid: dict[str, Row] = {}
             for row in batch:
@@ -232,7 +249,29 @@ class _Import:
                     self._reject(row, errors, file)
                 else:
                     valid[number] = row
-            self._upsert_cases(valid, present, str(path), file)
+            if stage is None:
+                self._upsert_cases(valid, present, str(path), file)
+            else:
+                stage.copy(
+                    (row.line, number, *(self._case_value(row, n) for n in fields.values()))
+                    for number, row in valid.items()
+                )
+        if stage is not None:
+            new, changed = apply_cases(
+                stage,
+                fields=fields,
+                open_statuses=[status.value for status in Status if status.is_open],
+                new_case=NEW_CASE,
+                source=str(path),
+                import_id=self.run.id,
+                now=self.now,
+            )
+            file.applied(stage.rows, new, changed)
+
+    @staticmethod
+    def _case_value(row: Row, name: str) -> Any:
+        value = row.values.get(name)
+        return CaseType.PENALTY.value if name == "case_type" and value is None else value
 
     def _upsert_cases(
         self, valid: dict[str, Row], present: list[str], path: str, file: FileReport
@@ -306,6 +345,10 @@ class _Import:
             for name in read_header(path, kind, self.columns)
             if name != "case_number"
         ]
+        table = CHILD_TABLES[kind].__table__  # type: ignore[attr-defined]
+        stage = (
+            Stage(self.session.connection(), table, ["case_id", *present]) if self.bulk else None
+        )
         for batch in _batches(rows):
             numbers = {row.values["case_number"] for row in batch if "case_number" in row.values}
             ids: dict[str, int] = {}
@@ -350,7 +393,27 @@ class _Import:
                     self._reject(row, errors, file)
                 else:
                     valid.append((ids[number], row))
-            self._upsert_children(kind, valid, present, str(path), file)
+            if stage is None:
+                self._upsert_children(kind, valid, present, str(path), file)
+            else:
+                stage.copy(
+                    (row.line, case_id, *map(_child_values(row, present).__getitem__, present))
+                    for case_id, row in valid
+                )
+        if stage is not None:
+            keys = CHILD_KEYS[kind]
+            new, changed = apply_children(
+                stage,
+                keys=keys,
+                kind=kind,
+                label=CHILD_LABELS[kind],
+                columns=_child_columns(CHILD_TABLES[kind]),
+                defaults=CHILD_DEFAULTS,
+                source=str(path),
+                import_id=self.run.id,
+                now=self.now,
+            )
+            file.applied(stage.rows, new, changed)
 
     def _entries_of(self, batch: list[Row], ids: Mapping[str, int]) -> dict[int, set[str]]:
         """The entry numbers on file for the cases of the waivers in `batch` that name
@@ -401,14 +464,7 @@ class _Import:
         changes: list[dict[str, Any]] = []
         touched: set[int] = set()
         for case_id, row in valid:
-            values = {
-                CHILD_ATTRIBUTES.get(name, name): value
-                for name, value in row.values.items()
-                if name != "case_number"
-            }
-            values.update(
-                {name: CHILD_DEFAULTS.get(name) for name in present if values.get(name) is None}
-            )
+            values = _child_values(row, present)
             label = f"{CHILD_LABELS[kind]} " + " ".join(
                 _text(row.values.get(k)) or "" for k in keys
             )
@@ -467,6 +523,19 @@ def _unknown_entries(path: Path, row: Row, number: str, on_file: set[str]) -> li
     ]
 
 
+def _child_values(row: Row, present: Sequence[str]) -> dict[str, Any]:
+    """A child row's stored values, blanks in `present` columns as CHILD_DEFAULTS; the
+    `present` columns first, in order."""
+    values = {
+        CHILD_ATTRIBUTES.get(name, name): value
+        for name, value in row.values.items()
+        if name != "case_number"
+    }
+    staged = {name: values.get(name) for name in present}
+    staged.update({name: CHILD_DEFAULTS.get(name) for name in present if staged[name] is None})
+    return {**staged, **{k: v for k, v in values.items() if k not in staged}}
+
+
 def _child_columns(table: type[SQLModel]) -> list[str]:
     return [
         column.name
@@ -492,11 +561,14 @@ def import_extracts(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     computing: Callable[[int], None] | None = None,
+    waiting: Callable[[], None] | None = None,
 ) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
     """Import `files` (path, kind) in one transaction; returns the report and rejected rows.
 
-    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`.
+    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`. One import
+    at a time per store: `waiting` is called if this one must wait for another (see locks).
     """
+    lock_imports(session, waiting)
     run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
     session.add(run)
     session.flush()

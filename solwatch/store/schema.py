@@ -9,25 +9,31 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from solwatch.locks import IMPORT_LOCK
 from solwatch.store.cases import recompute_pending
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _alembic(engine: Engine) -> Config:
+    """Alembic's configuration. The URL never goes through it: its ConfigParser reads `%` as
+    interpolation, which breaks percent-encoded URLs; migrations get a connection instead."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 
 
 def upgrade(engine: Engine) -> None:
-    """Create the schema, or bring an older one up to date."""
+    """Create the schema, or bring an older one up to date. On PostgreSQL it holds the import
+    lock meanwhile: two `init` at once (two machines deploying) run one after the other, and
+    no import runs against a half-upgraded schema."""
     config = _alembic(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -325,9 +325,9 @@ def test_every_alert_kind_is_documented(kind: str) -> None:
     assert f"| `{kind}` |" in (ROOT / "README.md").read_text()
 
 
-def test_demo_shows_every_rule_and_alert(tmp_path: Path) -> None:
+def test_demo_shows_every_rule_and_alert(tmp_path: Path, database_url: str) -> None:
     """The demo's sample data has cases under every rule and with every alert kind."""
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     output = cli("demo", "--dir", str(tmp_path / "sample"), *AS_OF).output
     assert "Imported into" in output
     rules = {
@@ -362,3 +362,18 @@ def test_the_installed_command_runs(tmp_path: Path) -> None:
         [str(script), "--help"], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert "statute-of-limitations watch" in result.stdout
+
+
+def test_the_shipped_systemd_unit_runs_a_valid_command() -> None:
+    """deploy/solwatch.service starts `serve --standby` with options the program accepts."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    unit = (ROOT / "deploy" / "solwatch.service").read_text()
+    [start] = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
+    program, *args = shlex.split(start.removeprefix("ExecStart="))
+    assert program.endswith("/solwatch")
+    assert args[-2:] == ["serve", "--standby"]
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0, result.output

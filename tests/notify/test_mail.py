@@ -23,8 +23,7 @@ from solwatch.config import Settings, load_settings
 from solwatch.notify.jobs import run_daily
 from solwatch.notify.ledger import FAILED, SENDING, SENT, Notice
 from solwatch.notify.mailer import SmtpMailer
-from solwatch.store.cases import make_engine
-from tests.conftest import Cli
+from tests.conftest import Cli, opened
 
 pytestmark = pytest.mark.integration
 
@@ -89,8 +88,8 @@ def configure(cli: Cli, port: int, timeout: float = 5) -> Settings:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Cli:
-    cli = Cli(tmp_path)
+def store(tmp_path: Path, database_url: str) -> Cli:
+    cli = Cli(tmp_path, database_url)
     cli("init")
     extract = tmp_path / "extract"
     extract.mkdir()
@@ -114,13 +113,15 @@ class Clock:
 
 
 def daily(settings: Settings, clock: Clock, mailer: Any = None) -> Any:
-    engine = make_engine(settings.database.url)
-    return run_daily(engine, settings, TODAY, mailer=mailer or SmtpMailer(settings.mail), now=clock)
+    with opened(settings.database.url) as engine:
+        return run_daily(
+            engine, settings, TODAY, mailer=mailer or SmtpMailer(settings.mail), now=clock
+        )
 
 
 def notices(settings: Settings) -> dict[tuple[str, str], str]:
     """(audience, address) -> state of today's notices."""
-    with Session(make_engine(settings.database.url)) as session:
+    with opened(settings.database.url) as engine, Session(engine) as session:
         return {(n.audience, n.address): n.state for n in session.exec(select(Notice))}
 
 
@@ -162,8 +163,7 @@ def test_digests_reach_every_center_and_office(store: Cli, inbox: tuple[Inbox, i
     )
     assert [part.get_content_type() for part in apparel.iter_parts()] == ["text/plain", "text/html"]
     assert "C-5" in apparel.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    engine = make_engine(load_settings(store.config, environ={}).database.url)
-    with Session(engine) as session:
+    with opened(store.url) as engine, Session(engine) as session:
         carried = {n.audience: json.loads(n.carried) for n in session.exec(select(Notice))}
     assert carried["CEE004"] == {"expired": 1}
     assert carried["Los Angeles FP&F"] == {"due-soon": 1, "due-later": 1, "data": 1}
@@ -317,16 +317,16 @@ def test_two_runs_at_once_send_each_digest_once(store: Cli, inbox: tuple[Inbox, 
 
 
 def test_the_demo_data_reaches_every_center_and_office(
-    tmp_path: Path, inbox: tuple[Inbox, int]
+    tmp_path: Path, database_url: str, inbox: tuple[Inbox, int]
 ) -> None:
     """On the demo extract every Center and every configured FP&F office gets its digest."""
     from solwatch.core.centers import CENTERS, center_label
     from solwatch.demo import PORTS
 
     handler, port = inbox
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     offices = {code: f"FP&F {code}" for code in PORTS}
-    database = f'[database]\nurl = "sqlite:///{tmp_path / "demo.db"}"\n'
+    database = f'[database]\nurl = "{database_url}"\n'
     routes = "".join(
         f'[routing.ports."{code}"]\noffice = "{name}"\nto = ["fpf{code}@example.gov"]\n'
         for code, name in offices.items()

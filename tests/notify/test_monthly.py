@@ -18,10 +18,14 @@ NY = "America/New_York"
 
 
 @pytest.mark.integration
-def test_each_center_gets_its_package_once(tmp_path: Path, inbox: tuple[Inbox, int]) -> None:  # noqa: F811
+def test_each_center_gets_its_package_once(
+    tmp_path: Path,
+    database_url: str,
+    inbox: tuple[Inbox, int],  # noqa: F811
+) -> None:
     """Files are kept per month; each Center's message carries its own CSV; reruns are silent."""
     handler, port = inbox
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     cli.config.write_text(
         cli.config.read_text().split("\n[", 1)[0] + "\n"
         f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\n'

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import Engine
 
 from solwatch.notify.scheduler import (
     SchedulerBusy,
@@ -21,9 +22,8 @@ from solwatch.notify.scheduler import (
     owed_day,
     release,
 )
-from solwatch.store.cases import make_engine
 from solwatch.store.schema import upgrade
-from tests.conftest import Cli
+from tests.conftest import Cli, opened
 
 SMALL = Path(__file__).parent.parent / "data" / "small"
 NY = "America/New_York"
@@ -62,9 +62,13 @@ def test_the_trigger_follows_local_time_across_daylight_saving() -> None:
     assert fires == ["2026-03-07 11:00", "2026-03-08 10:00", "2026-03-09 10:00"]
 
 
-def test_one_scheduler_per_database(tmp_path: Path) -> None:
+def test_one_scheduler_per_database(database_url: str) -> None:
     """A second holder is refused; a dead holder's stale lock is taken over."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    with opened(database_url) as engine:
+        _lock_cycle(engine)
+
+
+def _lock_cycle(engine: Engine) -> None:
     upgrade(engine)
     start = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     acquire(engine, "first", start)
@@ -78,9 +82,11 @@ def test_one_scheduler_per_database(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_serve_catches_up_refuses_a_twin_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_serve_catches_up_refuses_a_twin_and_stops_on_sigterm(
+    tmp_path: Path, database_url: str
+) -> None:
     """A started scheduler runs the owed day at once; a second one exits 2; SIGTERM stops it."""
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     cli.config.write_text(
         cli.config.read_text() + '[schedule]\ntimezone = "UTC"\ndaily_at = "00:00"\n'
         f'[mail]\noutbox_dir = "{tmp_path / "outbox"}"\n'
@@ -104,5 +110,5 @@ def test_serve_catches_up_refuses_a_twin_and_stops_on_sigterm(tmp_path: Path) ->
     assert first.returncode == 0, errors
     assert "today's daily run is owed" in errors
     assert "SIGTERM: stopping after the current run" in errors
-    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
-    acquire(engine, "after", datetime.now(UTC))
+    with opened(database_url) as engine:
+        acquire(engine, "after", datetime.now(UTC))

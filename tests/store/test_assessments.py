@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -11,16 +11,19 @@ from sqlmodel import Session
 from solwatch.core.alerts import AlertKind, Thresholds
 from solwatch.core.assessment import urgency
 from solwatch.store.assessments import DEFAULT_AT_RISK, assess_cases, iter_at_risk
-from solwatch.store.cases import make_engine
-from tests.conftest import Cli
+from tests.conftest import BACKENDS, Cli, fresh_database_url, opened
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=BACKENDS)
+def demo_db(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The demo's sample data, loaded once per backend for the module."""
     folder = tmp_path_factory.mktemp("demo")
-    cli = Cli(folder)
-    cli("demo", "--dir", str(folder / "sample"), "--cases", "600", "--as-of", "2026-11-24")
-    return folder / "cases.db"
+    for url in fresh_database_url(request.param, folder, request):
+        cli = Cli(folder, url)
+        cli("demo", "--dir", str(folder / "sample"), "--cases", "600", "--as-of", "2026-11-24")
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -39,12 +42,12 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ],
 )
 def test_at_risk_matches_a_full_scan(
-    demo_db: Path, today: date, kinds: frozenset[AlertKind] | None, within: int
+    demo_db: str, today: date, kinds: frozenset[AlertKind] | None, within: int
 ) -> None:
     """Same cases, same order, as assessing every case and sorting by urgency."""
     thresholds = Thresholds()
     wanted = kinds or DEFAULT_AT_RISK
-    with Session(make_engine(f"sqlite:///{demo_db}")) as session:
+    with opened(demo_db) as engine, Session(engine) as session:
         fast = [
             a.record.case_number
             for a in iter_at_risk(today, thresholds, session=session, within=within, kinds=kinds)

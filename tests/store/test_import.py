@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,6 @@ CASES = """
     C-2,,1592(a),fraud,REFERRED,CEE001,1001,Beta LLC,98-7654321,01/15/2019,06/01/2022,2022-07-01,2026-11-01,,5000,
     C-3,liquidated_damages,1623,,CLOSED,PNDING,2709,Gamma Co.,11-1111111,2019-04-01,,2019-05-01,,2025-04-01,900.00,900.00
 """
-
-
-def rows_of(db: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as connection:
-        return connection.execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -65,9 +59,7 @@ def test_it_imports_a_folder_and_computes_dates(cli: Cli, extract: Path, tmp_pat
     result = cli("import", str(extract), "--as-of", "2026-11-24")
     assert "cases.csv: 3 rows: 3 new, 0 changed, 0 unchanged, 0 rejected" in result.output
     assert "limitation dates computed for 3 cases" in result.output
-    db = tmp_path / "cases.db"
-    assert rows_of(
-        db,
+    assert cli.rows(
         "select case_number, center, statute, assessed_cents, collected_cents, "
         "rule, limitation_date, last_limitation_date from cases order by 1",
     ) == [
@@ -84,7 +76,7 @@ def test_it_imports_a_folder_and_computes_dates(cli: Cli, extract: Path, tmp_pat
         ("C-2", "CEE001", "1592", 500000, None, "1621-fraud", "2027-07-02", "2027-07-02"),
         ("C-3", "PNDING", "1623", 90000, 90000, "2415-contract", "2028-08-15", "2028-08-15"),
     ]
-    assert rows_of(db, "select entry_number, loss_cents from entries order by 1") == [
+    assert cli.rows("select entry_number, loss_cents from entries order by 1") == [
         ("E-100", 100000),
         ("E-101", 250025),
     ]
@@ -95,13 +87,12 @@ def test_reimporting_the_same_extract_changes_nothing(
 ) -> None:
     """A second import of identical files writes no case and no history."""
     cli("import", str(extract), "--as-of", "2026-11-24")
-    db = tmp_path / "cases.db"
-    before = rows_of(db, "select * from cases order by id")
+    before = cli.rows("select * from cases order by id")
     result = cli("import", str(extract), "--as-of", "2026-11-24")
     assert "cases.csv: 3 rows: 0 new, 0 changed, 3 unchanged" in result.output
     assert "entries.csv: 2 rows: 0 new, 0 changed, 2 unchanged" in result.output
-    assert rows_of(db, "select * from cases order by id") == before
-    assert rows_of(db, "select count(*) from history") == [(0,)]
+    assert cli.rows("select * from cases order by id") == before
+    assert cli.rows("select count(*) from history") == [(0,)]
 
 
 def test_a_changed_extract_updates_and_records_history(
@@ -126,9 +117,7 @@ def test_a_changed_extract_updates_and_records_history(
         "import", str(extract / "cases.csv"), str(extract / "waivers.csv"), "--as-of", "2026-11-24"
     )
     assert "cases.csv: 3 rows: 0 new, 2 changed, 1 unchanged" in result.output
-    db = tmp_path / "cases.db"
-    history = rows_of(
-        db,
+    history = cli.rows(
         "select c.case_number, h.field, h.old_value, h.new_value, h.source "
         "from history h join cases c on c.id = h.case_id order by h.id",
     )
@@ -138,8 +127,7 @@ def test_a_changed_extract_updates_and_records_history(
         ("C-2", "status", "REFERRED", "SUIT_FILED", f"{cases_csv}:3"),
         ("C-1", "waiver signed 2025-06-01: revoked_date", None, "2025-09-01", f"{waivers_csv}:2"),
     ]
-    assert rows_of(
-        db,
+    assert cli.rows(
         "select is_open, flags, limitation_date from cases where "
         "case_number in ('C-1', 'C-2') order by 1 desc",
     ) == [(1, "revoked-waiver", "2026-03-04"), (0, "", "2027-07-02")]
@@ -319,7 +307,7 @@ def test_it_refuses_an_extract_with_any_bad_row(
     result = cli("import", str(extract), "--as-of", "2026-11-24", code=2)
     assert f"{path}:{len(lines) + 1}: {message}" in result.stderr
     assert "nothing was imported" in result.stderr
-    assert rows_of(tmp_path / "cases.db", "select count(*) from cases") == [(0,)]
+    assert cli.rows("select count(*) from cases") == [(0,)]
 
 
 def test_a_waiver_extends_only_the_entries_it_names(
@@ -337,14 +325,13 @@ def test_a_waiver_extends_only_the_entries_it_names(
     """,
     )
     cli("import", str(extract), "--as-of", "2026-11-24")
-    db = tmp_path / "cases.db"
-    assert rows_of(db, "select signed_date, entries from waivers order by 1") == [
+    assert cli.rows("select signed_date, entries from waivers order by 1") == [
         ("2023-01-01", None),
         ("2025-06-01", "E-101"),
     ]
     # E-100 (limit 2026-03-04) is not named: it has run; E-101 runs to 2027-06-01.
-    assert rows_of(
-        db, "select limitation_date, last_limitation_date, flags from cases where id = 1"
+    assert cli.rows(
+        "select limitation_date, last_limitation_date, flags from cases where id = 1"
     ) == [("2026-03-04", "2027-06-01", "")]
     write(
         waivers,
@@ -354,12 +341,12 @@ def test_a_waiver_extends_only_the_entries_it_names(
     """,
     )
     cli("import", str(waivers), "--as-of", "2026-11-24")
-    assert rows_of(
-        db, "select field, old_value, new_value from history where field like '%entries'"
+    assert cli.rows(
+        "select field, old_value, new_value from history where field like '%entries'"
     ) == [("waiver signed 2025-06-01: entries", "E-101", "E-100;E-101")]
     # Now E-100 is named too: the waiver, signed before its limit, carries it to 2027-06-01.
-    assert rows_of(
-        db, "select limitation_date, last_limitation_date, flags from cases where id = 1"
+    assert cli.rows(
+        "select limitation_date, last_limitation_date, flags from cases where id = 1"
     ) == [("2027-06-01", "2027-06-01", "")]
 
 
@@ -428,7 +415,7 @@ def test_skip_invalid_loads_the_rest_and_writes_rejects(
         ("5", "violation_date", "not a real date: '2021-02-30' (day is out of range for month)"),
         ("4", "case_number", "'C-4': its row in the cases file was rejected"),
     ]
-    assert rows_of(tmp_path / "cases.db", "select count(*) from cases") == [(3,)]
+    assert cli.rows("select count(*) from cases") == [(3,)]
 
 
 def test_skip_invalid_needs_a_rejects_file(cli: Cli, extract: Path) -> None:
@@ -444,12 +431,12 @@ def test_dry_run_checks_everything_and_writes_nothing(
     result = cli("import", str(extract), "--dry-run", "--as-of", "2026-11-24")
     assert "cases.csv: 3 rows: 3 new" in result.output
     assert "Dry run: everything is valid; nothing was written." in result.output
-    assert rows_of(tmp_path / "cases.db", "select count(*) from cases") == [(0,)]
+    assert cli.rows("select count(*) from cases") == [(0,)]
 
 
-def test_it_maps_columns_and_statuses_from_the_config(tmp_path: Path) -> None:
+def test_it_maps_columns_and_statuses_from_the_config(tmp_path: Path, database_url: str) -> None:
     """[import.columns] and [import.status_map] adapt another extract's vocabulary."""
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     cli.config.write_text(
         cli.config.read_text() + '[import.columns]\n"Case Nbr" = "case_number"\n'
         '"SOL Dt" = "sol_date"\n[import.status_map]\n"ACTIVE" = "OPEN"\n'
@@ -461,9 +448,9 @@ def test_it_maps_columns_and_statuses_from_the_config(tmp_path: Path) -> None:
         "X-1,active,1592,2021-01-05,01/05/2026\n".encode()
     )
     cli("import", str(path), "--as-of", "2026-11-24")
-    assert rows_of(
-        tmp_path / "cases.db", "select case_number, status, sol_date, limitation_date from cases"
-    ) == [("X-1", "OPEN", "2026-01-05", "2026-01-05")]
+    assert cli.rows("select case_number, status, sol_date, limitation_date from cases") == [
+        ("X-1", "OPEN", "2026-01-05", "2026-01-05")
+    ]
 
 
 def test_it_needs_to_know_which_extract_a_file_is(cli: Cli, tmp_path: Path) -> None:
@@ -471,10 +458,10 @@ def test_it_needs_to_know_which_extract_a_file_is(cli: Cli, tmp_path: Path) -> N
     path = write(tmp_path / "monday.csv", "case_number,status\nA,OPEN\n")
     assert "pass --kind" in cli("import", str(path), code=2).stderr
     cli("import", str(path), "--kind", "cases")
-    assert rows_of(tmp_path / "cases.db", "select case_number from cases") == [("A",)]
+    assert cli.rows("select case_number from cases") == [("A",)]
 
 
-def test_it_asks_for_init_on_a_new_database(tmp_path: Path) -> None:
+def test_it_asks_for_init_on_a_new_database(tmp_path: Path, database_url: str) -> None:
     """Commands on a database that does not exist yet say what to do."""
-    result = Cli(tmp_path)("at-risk", code=2)
+    result = Cli(tmp_path, database_url)("at-risk", code=2)
     assert "run `solwatch init` first" in result.stderr

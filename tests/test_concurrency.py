@@ -1,0 +1,153 @@
+"""Two processes at once on one store, on SQLite and on PostgreSQL: imports never interleave,
+and two daily runs send each digest once. Real processes, a real SMTP server."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from solwatch.demo import write_sample
+from solwatch.locks import IMPORT_LOCK
+from tests.conftest import AS_OF, Cli, opened
+from tests.notify.test_mail import SMALL, Inbox, configure, inbox  # noqa: F401  (the SMTP server)
+
+pytestmark = pytest.mark.integration
+SOLWATCH = str(Path(sys.executable).parent / "solwatch")
+
+
+def _version(source: Path, target: Path, importer: str | None, first: int | None = None) -> Path:
+    """cases.csv from `source`, its first `first` rows, every importer name set to `importer`."""
+    with source.open(encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    column = header.index("importer_name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(header)
+        for row in rows[:first]:
+            if importer is not None:
+                row[column] = importer
+            out.writerow(row)
+    return target
+
+
+def _start(cli: Cli, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [SOLWATCH, "--config", str(cli.config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_imports_at_once_keep_the_history_chain(cli: Cli, tmp_path: Path) -> None:
+    """Two imports started together both succeed, one after the other: each changed value's
+    history runs A→C→D (or A→D→C), never A→C and A→D, and no new case collides."""
+    write_sample(tmp_path / "sample", today=AS_OF, count=1200)
+    source = tmp_path / "sample" / "cases.csv"
+    cli(
+        "import",
+        str(_version(source, tmp_path / "a" / "cases.csv", None, 600)),
+        "--as-of",
+        "2026-11-24",
+    )
+    original = dict(cli.rows("select case_number, importer_name from cases"))
+    runs = [
+        _start(
+            cli,
+            "import",
+            str(_version(source, tmp_path / v / "cases.csv", f"Version {v}")),
+            "--as-of",
+            "2026-11-24",
+        )
+        for v in ("C", "D")
+    ]
+    for run in runs:
+        _, errors = run.communicate(timeout=300)
+        assert run.returncode == 0, errors
+        assert "Traceback" not in errors
+    history: dict[str, list[tuple[str | None, str | None]]] = {}
+    for number, old, new in cli.rows(
+        "select c.case_number, h.old_value, h.new_value from history h "
+        "join cases c on c.id = h.case_id where h.field = 'importer_name' order by h.id"
+    ):
+        history.setdefault(number, []).append((old, new))
+    stored = dict(cli.rows("select case_number, importer_name from cases"))
+    assert len(stored) == 1200
+    for number, value in stored.items():
+        chain = history[number]
+        first = original.get(number)
+        expected_length = 2 if first is not None else 1
+        assert len(chain) == expected_length, (number, chain)
+        if first is not None:
+            assert chain[0][0] == first
+        for (_, new), (old, _) in itertools.pairwise(chain):
+            assert old == new, (number, chain)
+        assert chain[-1][1] == value
+
+
+@contextmanager
+def _holding_the_import_lock(backend: str, url: str, folder: Path) -> Iterator[None]:
+    """Hold the store's import lock from outside, as a running import would."""
+    if backend == "sqlite":
+        connection = sqlite3.connect(folder / "cases.db", isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("ROLLBACK")
+            connection.close()
+        return
+    with opened(url) as engine, engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": IMPORT_LOCK})
+        yield
+        connection.rollback()
+
+
+def test_a_second_import_says_it_waits_then_runs(cli: Cli, backend: str, tmp_path: Path) -> None:
+    """While another import holds the store, an import says it is waiting, and runs once the
+    other has finished."""
+    with _holding_the_import_lock(backend, cli.url, tmp_path):
+        run = _start(cli, "import", str(SMALL), "--as-of", "2026-11-24")
+        assert run.stderr is not None
+        line = run.stderr.readline()
+        assert line == "another import is running on this database: waiting for it to finish\n"
+        time.sleep(0.5)
+        assert run.poll() is None, "the import did not wait"
+    output, errors = run.communicate(timeout=60)
+    assert run.returncode == 0, errors
+    assert "Imported; limitation dates computed for 5 cases." in output
+
+
+def test_two_daily_runs_at_once_send_each_digest_once(
+    cli: Cli,
+    inbox: tuple[Inbox, int],  # noqa: F811
+) -> None:
+    """Two `run-daily` processes started together deliver every digest exactly once."""
+    handler, port = inbox
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    configure(cli, port)
+    runs = [_start(cli, "run-daily", "--as-of", "2026-11-24") for _ in range(2)]
+    for run in runs:
+        _, errors = run.communicate(timeout=120)
+        assert run.returncode == 0, errors
+    deliveries = Counter(
+        (str(message["X-Solwatch-Audience"]), address)
+        for rcpt, message in handler.messages
+        for address in rcpt
+    )
+    assert cli.rows("select count(*) from notices") == [(8,)]
+    assert len(deliveries) == 8
+    assert set(deliveries.values()) == {1}
+    assert cli.rows("select distinct state from notices") == [("sent",)]
