@@ -4,6 +4,8 @@ in a temporary folder, and the CLI's entry point."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,8 @@ from tests.postgres_server import ExternalServer, PostgresServer, create_databas
 
 AS_OF = date(2026, 11, 24)
 BACKENDS = ("sqlite", "postgresql")
+# The installed command, for tests that run solwatch as its own process.
+SOLWATCH = str(Path(sys.executable).parent / "solwatch")
 
 
 @pytest.fixture(autouse=True)
@@ -106,6 +110,15 @@ class Cli:
         )
         assert result.exit_code == code, (result.output, result.stderr)
         return result
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """The installed command on this store, as a process of its own, its output piped."""
+        return subprocess.Popen(
+            [SOLWATCH, "--config", str(self.config), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         """The rows of a query on the store, values made comparable across backends."""

@@ -31,6 +31,7 @@ SHELL = (
     "rich",
     "alembic",
     "openpyxl",
+    "psycopg",
 )
 # Calendar data and arithmetic: the only libraries the core uses besides the standard library.
 CORE_LIBRARIES = frozenset({"holidays", "dateutil"})

@@ -18,13 +18,13 @@ from sqlmodel import Session
 
 from solwatch.cli.printing import stdout_console
 from solwatch.config import ConfigError, Settings, load_settings
-from solwatch.connection import reason, safe_url, store_failure
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
-from solwatch.locks import StoreBusy
 from solwatch.notify.mailer import Mailer, make_mailer
 from solwatch.store import schema
 from solwatch.store.cases import make_engine
+from solwatch.store.connection import reason, safe_url, store_failure
+from solwatch.store.locks import StoreBusy
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3

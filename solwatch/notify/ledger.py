@@ -11,7 +11,7 @@ from sqlalchemy import Index, LargeBinary, UniqueConstraint, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from solwatch.connection import binary_order
+from solwatch.store.connection import binary_order
 
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
 # A notice left "sending" this long ago belongs to a run that died mid-send: send it again

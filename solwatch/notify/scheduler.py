@@ -35,11 +35,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
-from solwatch.connection import reason
-from solwatch.locks import SERVE_LOCK
 from solwatch.notify import jobs, monthly
 from solwatch.notify.ledger import JobRun, SchedulerLock
 from solwatch.notify.mailer import Mailer
+from solwatch.store.connection import reason
+from solwatch.store.locks import SERVE_LOCK
 
 LOCK = "serve"
 STALE_LOCK = timedelta(minutes=2)

@@ -27,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
-from solwatch.connection import binary_order, database_url
 from solwatch.core.assessment import CaseRecord
 from solwatch.core.facts import (
     ENTRY_SEPARATOR,
@@ -42,7 +41,8 @@ from solwatch.core.facts import (
     Waiver,
 )
 from solwatch.core.limitations import compute_limitation, summarize
-from solwatch.locks import SQLITE_BUSY_MS
+from solwatch.store.connection import binary_order, database_url
+from solwatch.store.locks import SQLITE_BUSY_MS
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
 RULES_VERSION = 2  # 2: the legal corrections of issue 7
@@ -676,7 +676,7 @@ def update_many(connection: Connection, table: Any, rows: list[dict[str, Any]]) 
         groups.setdefault(tuple(name for name in row if name != "b_id"), []).append(row)
     for names, group in groups.items():
         if connection.dialect.name == "postgresql":
-            from solwatch.pg_copy import update_by_id
+            from solwatch.store.pg_copy import update_by_id
 
             update_by_id(
                 connection, table, names, ((row["b_id"], *map(row.get, names)) for row in group)

@@ -21,8 +21,6 @@ from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Status
 from solwatch.core.money import dollars
-from solwatch.locks import lock_imports
-from solwatch.pg_copy import Stage, apply_cases, apply_children
 from solwatch.store.cases import (
     CHILD_TABLES,
     Case,
@@ -42,6 +40,8 @@ from solwatch.store.extract import (
     parse_rows,
     read_header,
 )
+from solwatch.store.locks import lock_imports
+from solwatch.store.pg_copy import Stage, apply_cases, apply_children
 
 BATCH = 2000
 # Extract column -> Case attribute where the two differ.

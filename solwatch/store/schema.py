@@ -12,8 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from solwatch.locks import IMPORT_LOCK
 from solwatch.store.cases import recompute_pending
+from solwatch.store.locks import IMPORT_LOCK
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -316,6 +316,29 @@ def test_two_runs_at_once_send_each_digest_once(store: Cli, inbox: tuple[Inbox, 
     assert set(notices(settings).values()) == {SENT}
 
 
+def test_two_run_daily_processes_at_once_send_each_digest_once(
+    cli: Cli, inbox: tuple[Inbox, int]
+) -> None:
+    """Two `run-daily` processes started together deliver every digest exactly once: the
+    claims hold under each store's isolation, across processes."""
+    handler, port = inbox
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    configure(cli, port)
+    runs = [cli.start("run-daily", "--as-of", "2026-11-24") for _ in range(2)]
+    for run in runs:
+        _, errors = run.communicate(timeout=120)
+        assert run.returncode == 0, errors
+    deliveries = Counter(
+        (str(message["X-Solwatch-Audience"]), address)
+        for rcpt, message in handler.messages
+        for address in rcpt
+    )
+    assert cli.rows("select count(*) from notices") == [(8,)]
+    assert len(deliveries) == 8
+    assert set(deliveries.values()) == {1}
+    assert cli.rows("select distinct state from notices") == [("sent",)]
+
+
 def test_the_demo_data_reaches_every_center_and_office(
     tmp_path: Path, database_url: str, inbox: tuple[Inbox, int]
 ) -> None:

@@ -22,7 +22,7 @@ from sqlmodel import Session
 IMPORT_LOCK = 0x736F_6C77_0001  # "solw" 1
 SERVE_LOCK = 0x736F_6C77_0002  # "solw" 2
 IMPORT_WAIT_SECONDS = 15 * 60
-SQLITE_BUSY_MS = 30_000  # the engine's usual busy timeout (store._sqlite_pragmas)
+SQLITE_BUSY_MS = 30_000  # the engine's usual busy timeout (cases._sqlite_pragmas)
 
 
 class StoreBusy(Exception):

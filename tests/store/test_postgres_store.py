@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,11 +14,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from solwatch.store.cases import iter_records
-from tests.conftest import AS_OF, Cli, fresh_database_url, opened
+from tests.conftest import AS_OF, SOLWATCH, Cli, fresh_database_url, opened
 from tests.notify.test_mail import Inbox, inbox  # noqa: F401  (the SMTP server)
 from tests.postgres_server import PASSWORD, PostgresServer, create_database, drop_database
 
-SMALL = Path(__file__).parent / "data" / "small"
+SMALL = Path(__file__).parent.parent / "data" / "small"
 pytestmark = pytest.mark.integration
 
 
@@ -100,7 +99,9 @@ COMMANDS = [
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c[:2]))
+@pytest.mark.parametrize(
+    "command", COMMANDS, ids=lambda c: "-".join(c[:2]).removesuffix("-" + str(SMALL))
+)
 def test_a_store_that_cannot_be_reached_is_one_clear_line(
     tmp_path: Path, server: PostgresServer, fault: str, command: tuple[str, ...]
 ) -> None:
@@ -132,13 +133,7 @@ def test_a_fault_prints_no_traceback_from_the_installed_command(
     """The real program, not only the test runner, ends with the one line and exit 2."""
     cli = Cli(tmp_path, server.url("postgres", password="wrong"))
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "solwatch"),
-            "--config",
-            str(cli.config),
-            "import",
-            str(SMALL),
-        ],
+        [SOLWATCH, "--config", str(cli.config), "import", str(SMALL)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -190,8 +185,8 @@ def test_the_order_by_names_a_binary_collation_on_postgresql() -> None:
     """The SQL itself asks PostgreSQL for byte order, so no server locale can change it."""
     from sqlalchemy.dialects import postgresql
 
-    from solwatch.connection import binary_order
     from solwatch.store.cases import Case
+    from solwatch.store.connection import binary_order
 
     compiled = str(
         binary_order(Case.case_number, "postgresql").compile(dialect=postgresql.dialect())
@@ -375,13 +370,7 @@ def test_a_connection_killed_mid_import_is_one_line_and_nothing_imported(
     write_sample(tmp_path / "extract", today=AS_OF, count=3000)
     cli = Cli(tmp_path, pg_url)
     cli("init")
-    command = [str(Path(sys.executable).parent / "solwatch"), "--config", str(cli.config)]
-    run = subprocess.Popen(
-        [*command, "import", str(tmp_path / "extract"), "--as-of", AS_OF.isoformat()],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = cli.start("import", str(tmp_path / "extract"), "--as-of", AS_OF.isoformat())
     killed = False
     with opened(pg_url) as engine, engine.connect() as connection:
         while run.poll() is None and not killed:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, fresh_database_url
+from tests.conftest import SOLWATCH, Cli, fresh_database_url
 from tests.notify.test_mail import SMALL, Inbox, configure, inbox  # noqa: F401  (the SMTP server)
 from tests.postgres_server import PostgresServer, create_database
 
 pytestmark = pytest.mark.integration
-SOLWATCH = str(Path(sys.executable).parent / "solwatch")
 
 
 class Running:

@@ -1,15 +1,12 @@
-"""Two processes at once on one store, on SQLite and on PostgreSQL: imports never interleave,
-and two daily runs send each digest once. Real processes, a real SMTP server."""
+"""Two imports at once on one store, on SQLite and on PostgreSQL, in real processes: they never
+interleave, and the second says that it waits."""
 
 from __future__ import annotations
 
 import csv
 import itertools
 import sqlite3
-import subprocess
-import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,12 +15,11 @@ import pytest
 from sqlalchemy import text
 
 from solwatch.demo import write_sample
-from solwatch.locks import IMPORT_LOCK
+from solwatch.store.locks import IMPORT_LOCK
 from tests.conftest import AS_OF, Cli, opened
-from tests.notify.test_mail import SMALL, Inbox, configure, inbox  # noqa: F401  (the SMTP server)
 
 pytestmark = pytest.mark.integration
-SOLWATCH = str(Path(sys.executable).parent / "solwatch")
+SMALL = Path(__file__).parent.parent / "data" / "small"
 
 
 def _version(source: Path, target: Path, importer: str | None, first: int | None = None) -> Path:
@@ -42,15 +38,6 @@ def _version(source: Path, target: Path, importer: str | None, first: int | None
     return target
 
 
-def _start(cli: Cli, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [SOLWATCH, "--config", str(cli.config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_two_imports_at_once_keep_the_history_chain(cli: Cli, tmp_path: Path) -> None:
     """Two imports started together both succeed, one after the other: each changed value's
     history runs A→C→D (or A→D→C), never A→C and A→D, and no new case collides."""
@@ -64,8 +51,7 @@ def test_two_imports_at_once_keep_the_history_chain(cli: Cli, tmp_path: Path) ->
     )
     original = dict(cli.rows("select case_number, importer_name from cases"))
     runs = [
-        _start(
-            cli,
+        cli.start(
             "import",
             str(_version(source, tmp_path / v / "cases.csv", f"Version {v}")),
             "--as-of",
@@ -119,7 +105,7 @@ def test_a_second_import_says_it_waits_then_runs(cli: Cli, backend: str, tmp_pat
     """While another import holds the store, an import says it is waiting, and runs once the
     other has finished."""
     with _holding_the_import_lock(backend, cli.url, tmp_path):
-        run = _start(cli, "import", str(SMALL), "--as-of", "2026-11-24")
+        run = cli.start("import", str(SMALL), "--as-of", "2026-11-24")
         assert run.stderr is not None
         line = run.stderr.readline()
         assert line == "another import is running on this database: waiting for it to finish\n"
@@ -128,26 +114,3 @@ def test_a_second_import_says_it_waits_then_runs(cli: Cli, backend: str, tmp_pat
     output, errors = run.communicate(timeout=60)
     assert run.returncode == 0, errors
     assert "Imported; limitation dates computed for 5 cases." in output
-
-
-def test_two_daily_runs_at_once_send_each_digest_once(
-    cli: Cli,
-    inbox: tuple[Inbox, int],  # noqa: F811
-) -> None:
-    """Two `run-daily` processes started together deliver every digest exactly once."""
-    handler, port = inbox
-    cli("import", str(SMALL), "--as-of", "2026-11-24")
-    configure(cli, port)
-    runs = [_start(cli, "run-daily", "--as-of", "2026-11-24") for _ in range(2)]
-    for run in runs:
-        _, errors = run.communicate(timeout=120)
-        assert run.returncode == 0, errors
-    deliveries = Counter(
-        (str(message["X-Solwatch-Audience"]), address)
-        for rcpt, message in handler.messages
-        for address in rcpt
-    )
-    assert cli.rows("select count(*) from notices") == [(8,)]
-    assert len(deliveries) == 8
-    assert set(deliveries.values()) == {1}
-    assert cli.rows("select distinct state from notices") == [("sent",)]
