@@ -21,9 +21,12 @@ from solwatch.core.alerts import (
 from solwatch.core.limitations import Limitation, has_prepenalty_notice
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseRecord:
-    """A stored case with its materialized limitation summary (independent of any day)."""
+    """A stored case with its materialized limitation summary (independent of any day).
+
+    Slotted: a record has more fields than Python shares the keys of instance dicts for, and
+    the streamed reads hold thousands at a time."""
 
     case_number: str
     case_type: str
