@@ -40,6 +40,7 @@ from solwatch.store.extract import (
     parse_rows,
     read_header,
 )
+from solwatch.store.resolutions import Correction, reconcile_corrections
 
 BATCH = 2000
 # Extract column -> Case attribute where the two differ.
@@ -91,6 +92,8 @@ class ImportReport:
     computed: int = 0
     committed: bool = False
     import_id: int | None = None
+    # Staff's status corrections in force, against what the extract now says.
+    corrections: list[Correction] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -525,6 +528,7 @@ def import_extracts(
         session.rollback()
         return job.report, job.rejects
     job.report.computed = recompute_pending(session=session, now=now, advance=computing)
+    job.report.corrections = reconcile_corrections(session=session, now=now, import_id=run.id)
     run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True

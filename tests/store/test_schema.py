@@ -137,7 +137,7 @@ def test_init_brings_stored_cases_up_to_new_rules_and_says_why(tmp_path: Path) -
         )
     assert "(4 cases recomputed)" in cli("init").output
     history = "select c.case_number, field, old_value, new_value, source from history h join cases c on c.id = h.case_id order by h.id"
-    why = "rules changed (version 1 to 2)"
+    why = "rules changed (version 1 to 3)"
     with sqlite3.connect(tmp_path / "cases.db") as connection:
         assert connection.execute(history).fetchall() == [
             ("F-1", "limitation_date", "2021-12-02", "2021-06-01", why),
@@ -155,3 +155,35 @@ def test_init_brings_stored_cases_up_to_new_rules_and_says_why(tmp_path: Path) -
         assert connection.execute(history).fetchall()[5:] == [
             ("N-1", "limitation_date", "2030-01-01", "2026-03-04", "recomputed")
         ]
+
+
+def test_init_gives_cases_stored_before_triage_their_verdict(tmp_path: Path) -> None:
+    """A database at revision 0005 gains the triage and correction columns and the
+    resolutions table; `init` recomputes its cases (rules version 2) and stores each one's
+    verdict, without a history row: no date or flag moved."""
+    cli = Cli(tmp_path)
+    with database_at(tmp_path, "0005") as connection:
+        for n, (number, assessed, collected) in enumerate(
+            (("PAID", 500, 500), ("OWED", 500, 0), ("BARE", None, None)), 1
+        ):
+            connection.exec_driver_sql(
+                "INSERT INTO cases (id, case_number, case_type, statute, culpability, status, "
+                "is_open, violation_date, sol_date, assessed_cents, collected_cents, flags, "
+                "fallback_flags, attention, entries_total, entries_loss_cents, waivers_total, "
+                "rule, limitation_date, last_limitation_date, rules_version) VALUES "
+                "(?, ?, 'penalty', '1592', 'negligence', 'OPEN', 1, '2020-01-10', "
+                "'2025-01-10', ?, ?, '', '', 0, 0, 0, 0, '1621-violation', '2025-01-10', "
+                "'2025-01-10', 2)",
+                (n, number, assessed, collected),
+            )
+    assert "(3 cases recomputed)" in cli("init").output
+    with sqlite3.connect(tmp_path / "cases.db") as connection:
+        assert connection.execute(
+            "select case_number, triage, triage_reason, resolved_status from cases order by id"
+        ).fetchall() == [
+            ("PAID", "likely-miscoded", "collected $5.00 of $5.00 assessed", None),
+            ("OWED", "likely-lost", "no suit filed; no closing event; $5.00 uncollected", None),
+            ("BARE", "unknown", "no events on file and no amount assessed", None),
+        ]
+        assert connection.execute("select count(*) from history").fetchall() == [(0,)]
+        assert connection.execute("select count(*) from resolutions").fetchall() == [(0,)]
