@@ -419,3 +419,21 @@ def test_the_fallback_is_not_a_calendar_deadline() -> None:
     assert name == f"deadlines-{TODAY.isoformat()}.ics"
     assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:F-1-limit@solwatch") == 1
     assert b"DTSTART;VALUE=DATE:20261214" in data  # the fraud limit, not the fallback's
+
+
+def test_a_corrected_case_is_not_a_calendar_deadline() -> None:
+    """A case staff resolved, its limit 20 days ahead, puts no event in the calendar."""
+    from solwatch.notify.daily import _calendar_attachment
+
+    corrected = case(20, "FIXED", resolved_status="SUIT_FILED", resolved_date=TODAY)
+    digests = plan_digests(
+        [corrected, case(27, "LIVE")],
+        today=TODAY,
+        routing=ROUTING,
+        policy=POLICY,
+        sent={},
+        muted={},
+    )
+    [(_, data, _)] = _calendar_attachment(digests[0])
+    assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:LIVE-limit@solwatch") == 1
+    assert b"FIXED" not in data
