@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -20,12 +20,15 @@ from sqlmodel import Session
 from solwatch.config import Settings
 from solwatch.core.assessment import Assessment
 from solwatch.core.dates import add_years
+from solwatch.core.facts import Status
 from solwatch.notify.jobs import DailyReport, run_daily
 from solwatch.notify.mailer import FileMailer
 from solwatch.reports.stats import CenterTotals, tally
 from solwatch.store.assessments import assess_cases, at_risk
+from solwatch.store.cases import find_record
 from solwatch.store.extract import COLUMNS, extract_files
 from solwatch.store.importer import ImportReport, import_extracts
+from solwatch.store.resolutions import resolve
 from solwatch.store.schema import upgrade
 
 PORTS = {  # port code -> the Center its trade most often belongs to, for plausible data
@@ -90,6 +93,16 @@ class SampleCase:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SampleCorrection:
+    """A status correction the demo records after importing, as staff would with `resolve`."""
+
+    case_number: str
+    status: Status
+    on: date
+    reason: str
+
+
 def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
 
@@ -98,7 +111,10 @@ class _Generator:
     def __init__(self, today: date, seed: int) -> None:
         self.today = today
         self.rng = random.Random(seed)
+        # The triage facts draw from their own stream, so the other cases stay as they were.
+        self.triage_rng = random.Random(seed + 1)
         self.sequence = 0
+        self.corrections: list[SampleCorrection] = []
 
     def _number(self, year: int, port: str) -> str:
         self.sequence += 1
@@ -229,6 +245,65 @@ class _Generator:
         fallback_late = self.base(ago(6), culpability="fraud", discovery_date=ago(1))
         fallback_late["sol_date"] = add_years(fallback_late["discovery_date"], 5)
         yield SampleCase(fallback_late, waivers=[{"signed_date": ago(0, 100), "term_years": 3}])
+        yield from self.triage_scenarios(ago)
+
+    def triage_scenarios(self, ago: Callable[..., date]) -> Iterator[SampleCase]:
+        """Cases coded open past their limit, as the auditors found them: most carry a fact
+        that says they ended (likely mis-coded), some none (likely lost), one with no data to
+        tell; and two that staff have found closed while the extract still codes them open."""
+        main, self.rng = self.rng, self.triage_rng
+        try:
+            cases = list(self._triage_cases(ago))
+        finally:
+            self.rng = main
+        yield from cases
+
+    def _triage_cases(self, ago: Callable[..., date]) -> Iterator[SampleCase]:
+        settled = self.base(ago(5, 200))
+        yield SampleCase(
+            settled,
+            events=[
+                {"event_date": ago(1, 30), "kind": "referred_to_counsel"},
+                {"event_date": ago(0, 150), "kind": "settled"},
+            ],
+        )
+        paid = self.base(ago(5, 120))
+        paid["collected_amount"] = paid["assessed_amount"]
+        yield SampleCase(paid)
+        sued = self.base(ago(5, 90))
+        # Suit came in time; the extract also carries a kind solwatch does not read.
+        yield SampleCase(
+            sued,
+            events=[
+                {"event_date": ago(0, 120), "kind": "suit_filed"},
+                {"event_date": ago(0, 60), "kind": "docket_review"},
+            ],
+        )
+        late_suit = self.base(ago(5, 100))
+        yield SampleCase(late_suit, events=[{"event_date": ago(0, 30), "kind": "suit_filed"}])
+        yield SampleCase(self.base(ago(5, 75), assessed_amount="", collected_amount=""))
+        offset = self.base(ago(5, 160), status="REFERRED")
+        yield SampleCase(offset, events=[{"event_date": ago(0, 40), "kind": "treasury_offset"}])
+        closed = self.base(ago(5, 140))
+        closed_on = ago(0, 90)
+        self.corrections.append(
+            SampleCorrection(
+                closed["case_number"],
+                Status.CLOSED,
+                closed_on,
+                "closing letter in the case file; SEACATS status not updated",
+            )
+        )
+        yield SampleCase(closed, events=[{"event_date": closed_on, "kind": "closed"}])
+        # Paid off years before its limit, still coded open: corrected too.
+        early = self.base(ago(2, 100))
+        paid_on = ago(0, 45)
+        self.corrections.append(
+            SampleCorrection(
+                early["case_number"], Status.CLOSED, paid_on, "paid in full; case closed"
+            )
+        )
+        yield SampleCase(early, events=[{"event_date": paid_on, "kind": "paid_in_full"}])
 
     def random_case(self) -> SampleCase:
         rng = self.rng
@@ -285,6 +360,13 @@ class _Generator:
         case["status"] = rng.choices(("OPEN", "REFERRED", "SUIT_FILED", "CLOSED"), (70, 10, 5, 15))[
             0
         ]
+        facts = self.triage_rng
+        if case["status"] in ("OPEN", "REFERRED") and facts.random() < 0.3:
+            # A stale status: the case ended, and the extract's events say how.
+            ended = case["violation_date"] + timedelta(days=facts.randint(400, 1700))
+            if ended <= self.today:
+                kind = facts.choice(("settled", "paid_in_full", "closed", "treasury_offset"))
+                sample.events.append({"event_date": ended, "kind": kind})
         if rng.random() < 0.2:
             case["sol_date"] = None  # the blank field the auditors found on older cases
         elif rng.random() < 0.02:
@@ -310,8 +392,11 @@ class _Generator:
                 )
 
 
-def write_sample(folder: Path, *, today: date, count: int, seed: int = 1621) -> None:
-    """Write cases.csv, entries.csv, waivers.csv, tolling.csv and events.csv to `folder`."""
+def write_sample(
+    folder: Path, *, today: date, count: int, seed: int = 1621
+) -> list[SampleCorrection]:
+    """Write cases.csv, entries.csv, waivers.csv, tolling.csv and events.csv to `folder`;
+    returns the status corrections staff would record on them."""
     folder.mkdir(parents=True, exist_ok=True)
     generator = _Generator(today, seed)
     handles = {
@@ -341,13 +426,36 @@ def write_sample(folder: Path, *, today: date, count: int, seed: int = 1621) -> 
     finally:
         for handle in handles.values():
             handle.close()
+    return generator.corrections
 
 
-def import_sample(engine: Engine, folder: Path, *, today: date, now: datetime) -> ImportReport:
-    """Create or upgrade the schema, then import the sample extract written to `folder`."""
+def import_sample(
+    engine: Engine,
+    folder: Path,
+    *,
+    today: date,
+    now: datetime,
+    corrections: Sequence[SampleCorrection] = (),
+) -> ImportReport:
+    """Create or upgrade the schema, import the sample extract written to `folder`, then record
+    `corrections` (those of its cases already corrected are left as they are)."""
     upgrade(engine)
     with Session(engine) as session:
         report, _ = import_extracts(extract_files((folder,)), session=session, as_of=today, now=now)
+        if report.committed:
+            for fix in corrections:
+                found = find_record(fix.case_number, session=session)
+                if found is not None and found[1].resolved_status is None:
+                    resolve(
+                        fix.case_number,
+                        fix.status,
+                        fix.on,
+                        fix.reason,
+                        "solwatch demo",
+                        today=today,
+                        now=now,
+                        session=session,
+                    )
     return report
 
 

@@ -1,7 +1,7 @@
 """The `solwatch` command: one module per command group, each parsing options, calling the
 library and printing; `main` is the console script's entry point."""
 
-from solwatch.cli import acks, admin, cases, jobs, reports
+from solwatch.cli import acks, admin, cases, jobs, reports, resolutions
 from solwatch.cli.app import main
 
 for command in (
@@ -11,6 +11,8 @@ for command in (
     cases.import_,
     cases.show,
     cases.at_risk_command,
+    resolutions.resolve,
+    resolutions.unresolve,
     reports.stats,
     reports.export,
     jobs.run_daily_command,

@@ -56,9 +56,9 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     from solwatch.demo import demo_day, import_sample, write_sample
 
     today = app.today(as_of)
-    write_sample(folder, today=today, count=count)
+    corrections = write_sample(folder, today=today, count=count)
     click.echo(f"Sample extract of {count} cases written to {folder}/")
-    report = import_sample(app.engine, folder, today=today, now=utc_now())
+    report = import_sample(app.engine, folder, today=today, now=utc_now(), corrections=corrections)
     if not report.committed:
         for error in report.errors[:20]:
             click.echo(str(error), err=True)
@@ -79,4 +79,12 @@ def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
         f"(${dollars(total.expired_uncollected_cents)} uncollected); blank SOL: "
         f"{total.blank_sol}; due within 90 days: {total.due_90}, within 365: "
         f"{total.due_365}. Per Center: `solwatch stats`."
+    )
+    split = total.triage
+    click.echo(
+        f"Past the limit, by triage: {split.likely_lost} likely lost "
+        f"(${dollars(split.likely_lost_cents)}), {split.likely_miscoded} likely mis-coded "
+        f"(${dollars(split.likely_miscoded_cents)}), {split.unknown} unknown; "
+        f"{split.status_correction_pending} corrected by staff and still coded open in the "
+        f"extract (status-correction-pending). See `solwatch show CASE`."
     )

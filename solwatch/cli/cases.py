@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, center_option, pass_app, utc_now
-from solwatch.cli.printing import import_progress, print_at_risk, print_case, print_import
+from solwatch.cli.printing import (
+    import_progress,
+    print_at_risk,
+    print_case,
+    print_import,
+)
 from solwatch.core.alerts import AlertKind
 from solwatch.reports.exports import write_rejects
 from solwatch.reports.rows import CASE_FIELDS, case_row, step_rows, write_csv, write_json_list
 from solwatch.store.assessments import explain_case, iter_at_risk
 from solwatch.store.extract import KINDS, extract_files
 from solwatch.store.importer import import_extracts
+from solwatch.store.resolutions import Resolution
 
 
 @click.command(name="import")
@@ -91,13 +98,33 @@ def show(app: App, case_number: str, as_of: str | None, fmt: str) -> None:
         found = explain_case(case_number, today, app.settings.alerts.thresholds, session=session)
     if found is None:
         raise Failure(f"no case {case_number!r}")
-    assessment, steps = found
-    row = case_row(assessment, app.offices)
+    row = case_row(found.assessment, app.offices)
     if fmt == "json":
-        row["explanation"] = step_rows(steps)
+        row["explanation"] = step_rows(found.steps)
+        row["triage_facts"] = step_rows(found.triage.steps if found.triage else ())
+        row["events"] = [{"date": e.event_date.isoformat(), "kind": e.kind} for e in found.events]
+        row["corrections"] = [_correction(c) for c in found.corrections]
         click.echo(json.dumps(row, indent=2))
         return
-    print_case(row, assessment, today, steps)
+    print_case(row, found, today)
+
+
+def _correction(resolution: Resolution) -> dict[str, Any]:
+    """A status correction in `show --format json`: what, when, who, why, and how it ended."""
+    ended = resolution.ended_at
+    return {
+        "status": resolution.status,
+        "date": resolution.resolved_on.isoformat(),
+        "reason": resolution.reason,
+        "by": resolution.by,
+        "recorded_at": resolution.created_at.isoformat(),
+        "in_force": ended is None,
+        "conflict": resolution.conflict,
+        "ended_at": ended.isoformat() if ended else None,
+        "ended_how": resolution.ended_how,
+        "ended_by": resolution.ended_by,
+        "end_reason": resolution.end_reason,
+    }
 
 
 @click.command(name="at-risk")

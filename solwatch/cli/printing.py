@@ -12,11 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from solwatch.core.assessment import Assessment
 from solwatch.core.centers import center_label
 from solwatch.core.dates import weekday_name
 from solwatch.core.steps import Step
-from solwatch.reports.stats import STAT_KEYS, CenterTotals
+from solwatch.core.triage import CONFIRMED, CONFLICT, PENDING
+from solwatch.reports.stats import STAT_KEYS, TRIAGE_KEYS, CenterTotals
+from solwatch.store.assessments import Explained
 from solwatch.store.importer import ImportReport
 
 if TYPE_CHECKING:
@@ -32,11 +33,19 @@ def stdout_console() -> Console:
     return console
 
 
-def print_case(row: dict[str, Any], assessment: Assessment, today: date, steps: list[Step]) -> None:
+def _numbered(title: str, steps: Sequence[Step]) -> None:
+    click.echo("")
+    click.echo(title)
+    for number, step in enumerate(steps, 1):
+        click.echo(f"  {number}. {step.text}")
+        click.echo(f"     [{step.source}]")
+
+
+def print_case(row: dict[str, Any], found: Explained, today: date) -> None:
     def show_value(value: Any) -> str:
         return "blank" if value in (None, "") else str(value)
 
-    limit = assessment.standing.limitation_date
+    limit = found.assessment.standing.limitation_date
     echo = click.echo
     echo(f"Case {row['case_number']}  {row['status']}")
     echo(
@@ -74,11 +83,22 @@ def print_case(row: dict[str, Any], assessment: Assessment, today: date, steps: 
         f"${show_value(row['uncollected_amount'])}"
     )
     echo(f"Alerts: {', '.join(row['alerts']) or 'none'}")
-    echo("")
-    echo("How the date was derived:")
-    for number, step in enumerate(steps, 1):
-        echo(f"  {number}. {step.text}")
-        echo(f"     [{step.source}]")
+    events = "; ".join(f"{e.event_date.isoformat()} {e.kind}" for e in found.events)
+    echo(f"Events: {events or 'none'}")
+    for correction in found.corrections:
+        state = "in force" if correction.ended_at is None else f"{correction.ended_how}"
+        ended = f" by {correction.ended_by}" if correction.ended_at is not None else ""
+        conflict = f"; conflict: {correction.conflict}" if correction.conflict else ""
+        echo(
+            f"Correction ({state}{ended}): {correction.status} on "
+            f"{correction.resolved_on.isoformat()}, recorded by {correction.by} on "
+            f"{correction.created_at.date().isoformat()}: {correction.reason}{conflict}"
+        )
+    if found.triage is not None:
+        echo(f"Triage: {found.triage.verdict.value}: {found.triage.reason}")
+    _numbered("How the date was derived:", found.steps)
+    if found.triage is not None:
+        _numbered("What the triage rests on:", found.triage.steps)
 
 
 def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> None:
@@ -92,6 +112,7 @@ def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> 
         table.add_column(title, no_wrap=True)
     table.add_column("Days", justify="right", no_wrap=True)
     table.add_column("Alerts")
+    table.add_column("Triage", no_wrap=True)
     table.add_column("Uncollected $", justify="right", no_wrap=True)
     for row in rows:
         days = row["days_remaining"]
@@ -105,6 +126,7 @@ def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> 
             row["file_by_date"] or "-",
             "" if days is None else str(days),
             ", ".join(row["alerts"]),
+            row["triage"] or "",
             row["uncollected_amount"] or "",
             style="bold red" if "expired" in row["alerts"] else None,
         )
@@ -114,18 +136,27 @@ def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> 
 def print_stats(
     console: Console, today: date, centers: dict[str | None, CenterTotals], total: CenterTotals
 ) -> None:
-    table = Table(title=f"Open cases by Center as of {today.isoformat()}", title_justify="left")
-    table.add_column("Center")
-    for key in STAT_KEYS:
-        table.add_column(key.replace("_", " "), justify="right")
-    for code, totals in [*centers.items(), ("Total", total)]:
-        values = totals.as_dict()
-        table.add_row(
-            center_label(code) if code != "Total" else "Total",
-            *(str(values[key]) for key in STAT_KEYS),
-            style="bold" if code == "Total" else None,
-        )
-    console.print(table)
+    rows = [*centers.items(), ("Total", total)]
+    split = ("expired", "expired_uncollected", *TRIAGE_KEYS)
+    for title, keys in (
+        (
+            f"Open cases by Center as of {today.isoformat()}",
+            [k for k in STAT_KEYS if k not in TRIAGE_KEYS],
+        ),
+        (f"Past the limit, still open, by triage as of {today.isoformat()}", split),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("Center")
+        for key in keys:
+            table.add_column(key.replace("expired_", "").replace("_", " "), justify="right")
+        for code, totals in rows:
+            values = totals.as_dict()
+            table.add_row(
+                center_label(code) if code != "Total" else "Total",
+                *(str(values[key]) for key in keys),
+                style="bold" if code == "Total" else None,
+            )
+        console.print(table)
 
 
 def print_acks(console: Console, found: Sequence[Ack], *, everything: bool) -> None:
@@ -180,6 +211,24 @@ def print_import(report: ImportReport) -> None:
             f"{file.path}: {file.rows} rows: {file.new} new, {file.changed} changed, "
             f"{file.unchanged} unchanged, {file.rejected} rejected"
         )
+    pending = [c.case_number for c in report.corrections if c.outcome == PENDING]
+    if pending:
+        click.echo(
+            f"Status corrections still to be made in the source ({len(pending)}, flagged "
+            f"status-correction-pending): {', '.join(pending)}"
+        )
+    for correction in report.corrections:
+        what = f"{correction.status} on {correction.resolved_on.isoformat()}"
+        if correction.outcome == CONFIRMED:
+            click.echo(
+                f"{correction.case_number}: correction to {what} confirmed: {correction.reason}"
+            )
+        elif correction.outcome == CONFLICT:
+            click.echo(
+                f"{correction.case_number}: CONFLICT with the correction to {what}: "
+                f"{correction.reason}; kept: check the case, then `solwatch unresolve` it or "
+                f"have the source corrected"
+            )
 
 
 def print_daily(report: DailyReport) -> None:

@@ -27,6 +27,9 @@ class AlertKind(StrEnum):
     # A fraud case's negligence alternative: quieter, listed after the case's own alerts.
     FALLBACK_DUE = "fallback-due"
     FALLBACK_EXPIRED = "fallback-expired"
+    # Staff recorded the case closed or in suit (`solwatch resolve`), the extract still codes it
+    # open: the source record must be corrected too.
+    STATUS_CORRECTION_PENDING = "status-correction-pending"
 
 
 ALERT_ORDER = {kind: position for position, kind in enumerate(AlertKind)}
@@ -119,6 +122,7 @@ def classify(
     thresholds: Thresholds,
     prepenalty: bool = False,
     fallback: Standing | None = None,
+    resolved: bool = False,
 ) -> tuple[AlertKind, ...]:
     """Every alert an open case raises on the day `standing` was taken.
 
@@ -129,9 +133,13 @@ def classify(
     recorded action at all is a CEAR referral candidate: nobody can show it was looked at.
     A fraud case's `fallback` standing (its negligence alternative) raises `fallback-due` on
     the same ladder and `fallback-expired` once it has passed, with the same boundaries.
+    A case staff `resolved` (found closed or in suit) while the extract still codes it open is
+    no longer watched: it raises `status-correction-pending` alone, until the source says so too.
     """
     if not is_open:
         return ()
+    if resolved:
+        return (AlertKind.STATUS_CORRECTION_PENDING,)
     alerts: set[AlertKind] = set()
     if missing is not None:
         alerts.add(AlertKind.UNCOMPUTABLE)

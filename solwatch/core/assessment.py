@@ -21,9 +21,12 @@ from solwatch.core.alerts import (
 from solwatch.core.limitations import Limitation, has_prepenalty_notice
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CaseRecord:
-    """A stored case with its materialized limitation summary (independent of any day)."""
+    """A stored case with its materialized limitation summary (independent of any day).
+
+    Slotted: a record has more fields than Python shares the keys of instance dicts for, and
+    the streamed reads hold thousands at a time."""
 
     case_number: str
     case_type: str
@@ -53,6 +56,12 @@ class CaseRecord:
     entries_loss_cents: int
     waivers_total: int
     fallback_flags: frozenset[str] = frozenset()
+    # The triage verdict the case gets once its limit has passed (core/triage), and why.
+    triage: str | None = None
+    triage_reason: str | None = None
+    # A correction staff recorded (`solwatch resolve`) that the extract does not show yet.
+    resolved_status: str | None = None
+    resolved_date: date | None = None
 
     @property
     def uncollected_cents(self) -> int | None:
@@ -82,6 +91,11 @@ class Assessment:
     fallback: Standing | None
     alerts: tuple[AlertKind, ...]
     days_idle: int | None
+
+    @property
+    def verdict(self) -> str | None:
+        """The triage verdict of a case past its limit while coded open; None otherwise."""
+        return self.record.triage if AlertKind.EXPIRED in self.alerts else None
 
 
 def _standing_of(limitation: Limitation, today: date, record: CaseRecord) -> Standing:
@@ -136,6 +150,7 @@ def assess(
         thresholds=thresholds,
         prepenalty=has_prepenalty_notice(record.case_type, record.statute),
         fallback=fallback,
+        resolved=record.resolved_status is not None,
     )
     return Assessment(record, today, standing, fallback, alerts, days_idle)
 

@@ -36,8 +36,25 @@ ENTRY_SEPARATOR = ";"
 
 
 class EventKind(StrEnum):
+    """The event kinds solwatch reads (interface.md §1). An extract may carry others: they are
+    kept and shown as written, and no rule reads them."""
+
     PARTIAL_PAYMENT = "partial_payment"
     ACKNOWLEDGMENT = "acknowledgment"
+    # Case facts that tell a lost case from a mis-coded one (core/triage).
+    SUIT_FILED = "suit_filed"
+    REFERRED_TO_COUNSEL = "referred_to_counsel"
+    SETTLED = "settled"
+    PAID_IN_FULL = "paid_in_full"
+    CLOSED = "closed"
+    TREASURY_OFFSET = "treasury_offset"
+    PETITION_DECIDED = "petition_decided"
+
+
+KNOWN_EVENT_KINDS = frozenset(kind.value for kind in EventKind)
+# The only events that restart a §2415 clock: "in the event of later partial payment or
+# written acknowledgment of debt, the right of action shall be deemed to accrue again".
+RESTARTS_2415 = frozenset({EventKind.PARTIAL_PAYMENT, EventKind.ACKNOWLEDGMENT})
 
 
 @dataclass(frozen=True)
@@ -73,8 +90,10 @@ class TollingPeriod:
 
 @dataclass(frozen=True)
 class Event:
+    """A dated event of a case: `kind` is an EventKind's value, or another kind as written."""
+
     event_date: date
-    kind: EventKind
+    kind: str
 
 
 @dataclass(frozen=True)

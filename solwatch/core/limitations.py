@@ -12,7 +12,14 @@ from datetime import date
 from enum import StrEnum
 
 from solwatch.core.dates import add_years
-from solwatch.core.facts import CaseFacts, CaseType, Culpability, TollingPeriod, Waiver
+from solwatch.core.facts import (
+    RESTARTS_2415,
+    CaseFacts,
+    CaseType,
+    Culpability,
+    TollingPeriod,
+    Waiver,
+)
 from solwatch.core.steps import (
     SRC_1621,
     SRC_1621_1,
@@ -276,7 +283,8 @@ def _contract(facts: CaseFacts, steps: list[Step]) -> Limitation:
     limit, first = _anniversary_step("Breach", accrual, 6)
     clock_steps = [first]
     flags: set[str] = set()
-    for event in sorted(facts.events, key=lambda e: e.event_date):
+    restarts = (event for event in facts.events if event.kind in RESTARTS_2415)
+    for event in sorted(restarts, key=lambda e: e.event_date):
         kind = event.kind.replace("_", " ")
         when = event.event_date.isoformat()
         if event.event_date < accrual:

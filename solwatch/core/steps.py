@@ -48,3 +48,10 @@ SRC_HANOVER = "28 U.S.C. §2415(a); U.S. v. Hanover Ins., 82 F.3d 1052 (Fed. Cir
 SRC_BERKAU = "U.S. v. Cocoa Berkau, 990 F.2d 610 (Fed. Cir. 1993)"
 SRC_GLENS_FALLS = "28 U.S.C. §2415(a); U.S. v. Glens Falls Ins., 546 F. Supp. 643 (N.D.N.Y. 1982)"
 SRC_2415_2416 = "28 U.S.C. §2415(a), §2416"
+# Triage of an open case past its limit: the audit that showed most such cases are stale codes.
+SRC_OIG_24_49 = (
+    "DHS OIG-24-49 (2024): of the 152 cases OIG-22-34 counted open past the limit, 144 had been "
+    "closed, settled, sent to litigation or to Treasury offset; only 8 had expired"
+)
+# A fact no rule reads, shown for the reader: where it came from.
+SRC_EVENTS = "the extract's events.csv"

@@ -114,7 +114,9 @@ def _calendar_attachment(digest: Digest) -> list[tuple[str, bytes, str]]:
         for section in digest.sections
         if section.key != "fallback"  # the case's own limit is its calendar event
         for line in section.lines
-        if line.limitation_date is not None
+        # A case staff found closed or in suit has no deadline left, whatever the extract says.
+        if AlertKind.STATUS_CORRECTION_PENDING not in line.alerts
+        and line.limitation_date is not None
         and line.days_remaining is not None
         and 0 <= line.days_remaining <= CALENDAR_WITHIN
     ]

@@ -9,6 +9,10 @@ sent only when something in it is new for that audience:
   expired case is never silent for longer;
 - every other alert is new the first time it reaches that audience.
 
+Cases past the limit are split by their triage verdict (core/triage): the likely lost (and
+those the data cannot tell) first, then those whose open status is probably stale, for the
+source record to be corrected.
+
 A fraud case's negligence alternative (its fallback) has its own, quieter section after the
 case's own alerts: `fallback-due` counts per rung of the same ladder, `fallback-expired` and the
 waiver flags raised only on the fallback are new once; none of them is copied to escalation or
@@ -25,6 +29,7 @@ from solwatch.core.alerts import FALLBACK_KINDS, AlertKind, Standing
 from solwatch.core.assessment import Assessment, CaseRecord
 from solwatch.core.centers import CENTERS, center_label
 from solwatch.core.dates import file_by_date
+from solwatch.core.triage import Verdict
 
 DAILY_WITHIN = 30
 # A digest shows at most this many cases per section (with the section's full count and
@@ -32,7 +37,8 @@ DAILY_WITHIN = 30
 LINES_PER_SECTION = 200
 
 SECTIONS = (
-    ("expired", "Past the limit, still open"),
+    ("expired", "Past the limit, still open: lost unless counsel finds otherwise"),
+    ("expired-stale", "Past the limit, probably a stale status: correct the source record"),
     ("due-soon", "Due within 30 days"),
     ("due-later", "Due later"),
     ("data", "Data to fix"),
@@ -47,6 +53,7 @@ DATA_KINDS = frozenset(
         AlertKind.UNCOMPUTABLE,
         AlertKind.SOL_LATER_THAN_LAW,
         AlertKind.WAIVER_INCOMPLETE,
+        AlertKind.STATUS_CORRECTION_PENDING,
     }
 )
 COUNSEL_KINDS = frozenset(
@@ -215,9 +222,7 @@ def todo(assessment: Assessment) -> str:
     record = assessment.record
     steps: list[str] = []
     if AlertKind.EXPIRED in alerts:
-        steps.append(
-            "Limit has run while the case is open: ask counsel what survives and record the outcome"
-        )
+        steps.append(_expired_todo(assessment))
     elif (
         AlertKind.DUE in alerts
         and standing.days_remaining is not None
@@ -245,6 +250,12 @@ def todo(assessment: Assessment) -> str:
         steps.append(
             "Record the waiver's end date or term (counted meanwhile as 2 years from signing)"
         )
+    if AlertKind.STATUS_CORRECTION_PENDING in alerts:
+        steps.append(
+            f"Correct the status in SEACATS to {record.resolved_status}: recorded as "
+            f"{record.resolved_status} on {record.resolved_date}, the extract still codes it "
+            f"{record.status}"
+        )
     if AlertKind.LATE_WAIVER in alerts:
         steps.append("Counsel: review a waiver signed after the limit had run")
     if AlertKind.REVOKED_WAIVER in alerts:
@@ -255,6 +266,24 @@ def todo(assessment: Assessment) -> str:
             "it revives the claim is unsettled"
         )
     return "; ".join(steps)
+
+
+def _expired_todo(assessment: Assessment) -> str:
+    """What to do about a case past its limit, by its triage verdict."""
+    record = assessment.record
+    if assessment.verdict == Verdict.LIKELY_MISCODED:
+        return (
+            f"Probably a stale status ({record.triage_reason}): correct the status in SEACATS "
+            f"and record it with `solwatch resolve {record.case_number}`"
+        )
+    if assessment.verdict == Verdict.LIKELY_LOST:
+        return (
+            "Limit has run while the case is open: ask counsel what survives and record the outcome"
+        )
+    return (
+        "Limit has run while the case is open, and no event or amount on file says how it "
+        "ended: check the case file, then ask counsel what survives or record the correction"
+    )
 
 
 def fallback_reasons(
@@ -347,7 +376,7 @@ def _section(assessment: Assessment) -> str:
     alerts = set(assessment.alerts)
     days = assessment.standing.days_remaining
     if AlertKind.EXPIRED in alerts:
-        return "expired"
+        return "expired-stale" if assessment.verdict == Verdict.LIKELY_MISCODED else "expired"
     if AlertKind.DUE in alerts and days is not None:
         return "due-soon" if days <= DAILY_WITHIN else "due-later"
     if alerts & DATA_KINDS:

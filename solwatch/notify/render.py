@@ -23,6 +23,7 @@ _CHECKOUT = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATES = _CHECKOUT if _CHECKOUT.is_dir() else Path(__file__).resolve().parents[1] / "templates"
 SECTION_COLORS = {
     "expired": "#f4c7c3",
+    "expired-stale": "#fde3c8",
     "due-soon": "#fce8b2",
     "due-later": "#e8f0fe",
     "data": "#e6e6e6",

@@ -18,15 +18,17 @@ from typing import Any
 from solwatch.core.alerts import AlertKind
 from solwatch.core.assessment import Assessment
 from solwatch.core.money import dollars
-from solwatch.reports.rows import CASE_FIELDS, FALLBACK_FIELDS, case_row
+from solwatch.reports.rows import CASE_FIELDS, FALLBACK_FIELDS, TRIAGE_FIELDS, case_row
+from solwatch.reports.stats import TRIAGE_KEYS, ExpiredByVerdict
 
 # The CEAR columns keep their places after the case columns they were first written with.
 CEAR_FIELDS = (
-    *(name for name in CASE_FIELDS if name not in FALLBACK_FIELDS),
+    *(name for name in CASE_FIELDS if name not in (*FALLBACK_FIELDS, *TRIAGE_FIELDS)),
     "last_action_date",
     "days_since_action",
     "cear_referral",
     *FALLBACK_FIELDS,
+    *TRIAGE_FIELDS,
 )
 SUMMARY_FIELDS = (
     "center",
@@ -40,6 +42,7 @@ SUMMARY_FIELDS = (
     "sol_later_than_law",
     "waivers_signed_in_month",
     "cear_referrals_due",
+    *TRIAGE_KEYS,
 )
 NO_CENTER = "unassigned"
 
@@ -90,9 +93,13 @@ class CenterSummary:
     waivers_signed_in_month: int = 0
     cear_referrals_due: int = 0
     limit_months: Counter[str] = field(default_factory=Counter)
+    triage: ExpiredByVerdict = field(default_factory=ExpiredByVerdict)
 
     def add(self, assessment: Assessment) -> None:
         alerts = assessment.alerts
+        self.triage.add(assessment)
+        if AlertKind.STATUS_CORRECTION_PENDING in alerts:
+            return  # listed for the Center to correct the source, but not open
         self.open += 1
         limit = assessment.standing.limitation_date
         if limit is not None:
@@ -110,9 +117,13 @@ class CenterSummary:
         self.cear_referrals_due += AlertKind.CEAR_REFERRAL in alerts
 
     def summary_row(self, center: str) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "limit_months"}
+        values = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("limit_months", "triage")
+        }
         values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
-        return {"center": center, **values}
+        return {"center": center, **values, **self.triage.as_dict()}
 
 
 def months_ahead(first_after: date, count: int = 12) -> list[str]:

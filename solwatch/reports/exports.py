@@ -155,6 +155,7 @@ DATE_FIELDS = frozenset(
         "file_by_date",
         "recorded_sol_date",
         "last_action_date",
+        "resolved_date",
     }
 )
 

@@ -14,6 +14,9 @@ from solwatch.core.steps import Step
 
 # A fraud case's negligence alternative: days left on it, and the flags raised only on it.
 FALLBACK_FIELDS = ("fallback_days_remaining", "fallback_flags")
+# A case past its limit while coded open: its triage verdict and the facts it rests on; and
+# staff's correction in force (`solwatch resolve`), which the source record must be given too.
+TRIAGE_FIELDS = ("triage", "triage_reason", "resolved_status", "resolved_date")
 CASE_FIELDS = (
     "case_number",
     "case_type",
@@ -42,6 +45,7 @@ CASE_FIELDS = (
     "entries_expired_loss_amount",
     "missing_field",
     *FALLBACK_FIELDS,
+    *TRIAGE_FIELDS,
 )
 NUMERIC_FIELDS = frozenset(
     {
@@ -99,6 +103,10 @@ def case_row(assessment: Assessment, offices: Mapping[str, str]) -> dict[str, An
             assessment.fallback.days_remaining if assessment.fallback else None
         ),
         "fallback_flags": sorted(record.fallback_flags),
+        "triage": assessment.verdict,
+        "triage_reason": record.triage_reason if assessment.verdict else None,
+        "resolved_status": record.resolved_status,
+        "resolved_date": _iso(record.resolved_date),
     }
 
 

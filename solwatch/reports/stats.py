@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,8 +13,56 @@ from solwatch.core.centers import CENTERS, SPECIAL
 from solwatch.core.dates import add_years
 from solwatch.core.facts import Status
 from solwatch.core.money import dollars
+from solwatch.core.triage import Verdict
 
 CENTER_ORDER = {code: index for index, code in enumerate([*CENTERS, *SPECIAL])}
+
+
+@dataclass
+class ExpiredByVerdict:
+    """Cases past the limit while coded open, by triage verdict, with their dollars
+    uncollected (a case with no stored verdict counts as `unknown`); and the cases staff
+    corrected (`solwatch resolve`) that the extract still codes open."""
+
+    likely_lost: int = 0
+    likely_lost_cents: int = 0
+    likely_miscoded: int = 0
+    likely_miscoded_cents: int = 0
+    unknown: int = 0
+    unknown_cents: int = 0
+    status_correction_pending: int = 0
+
+    def add(self, assessment: Assessment) -> None:
+        """Count `assessment` if it is past the limit or awaits a status correction."""
+        if AlertKind.STATUS_CORRECTION_PENDING in assessment.alerts:
+            self.status_correction_pending += 1
+            return
+        if AlertKind.EXPIRED not in assessment.alerts:
+            return
+        cents = assessment.record.uncollected_cents or 0
+        if assessment.verdict == Verdict.LIKELY_LOST:
+            self.likely_lost += 1
+            self.likely_lost_cents += cents
+        elif assessment.verdict == Verdict.LIKELY_MISCODED:
+            self.likely_miscoded += 1
+            self.likely_miscoded_cents += cents
+        else:
+            self.unknown += 1
+            self.unknown_cents += cents
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expired_likely_lost": self.likely_lost,
+            "expired_likely_lost_uncollected": dollars(self.likely_lost_cents),
+            "expired_likely_miscoded": self.likely_miscoded,
+            "expired_likely_miscoded_uncollected": dollars(self.likely_miscoded_cents),
+            "expired_unknown": self.unknown,
+            "expired_unknown_uncollected": dollars(self.unknown_cents),
+            "status_correction_pending": self.status_correction_pending,
+        }
+
+
+TRIAGE_KEYS = tuple(ExpiredByVerdict().as_dict())
 STAT_KEYS = (
     "open",
     "expired",
@@ -29,6 +77,7 @@ STAT_KEYS = (
     "lost_uncollected",
     "fallback_due",
     "fallback_expired",
+    *TRIAGE_KEYS,
 )
 
 
@@ -46,6 +95,7 @@ class CenterTotals:
     lost_uncollected_cents: int = 0
     fallback_due: int = 0
     fallback_expired: int = 0
+    triage: ExpiredByVerdict = field(default_factory=ExpiredByVerdict)
 
     def add(self, assessment: Assessment, period: tuple[date, date]) -> None:
         record = assessment.record
@@ -54,6 +104,9 @@ class CenterTotals:
                 self.lost += 1
                 self.lost_uncollected_cents += record.uncollected_cents or 0
             return
+        self.triage.add(assessment)
+        if AlertKind.STATUS_CORRECTION_PENDING in assessment.alerts:
+            return  # staff found it closed or in suit: not open, whatever the extract says
         self.open += 1
         alerts = assessment.alerts
         if AlertKind.EXPIRED in alerts:
@@ -70,9 +123,12 @@ class CenterTotals:
             self.due_90 += days <= 90
 
     def as_dict(self) -> dict[str, Any]:
-        values: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        values: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "triage"
+        }
         values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
         values["lost_uncollected"] = dollars(values.pop("lost_uncollected_cents"))
+        values.update(self.triage.as_dict())
         return {key: values[key] for key in STAT_KEYS}
 
 

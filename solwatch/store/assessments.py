@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,9 +14,12 @@ from sqlmodel import Session, col, or_
 from solwatch.core.alerts import FALLBACK_KINDS, AlertKind, Thresholds
 from solwatch.core.assessment import Assessment, CaseRecord, assess, urgency
 from solwatch.core.explain import explain
+from solwatch.core.facts import Event
 from solwatch.core.limitations import compute_limitation
 from solwatch.core.steps import Step
+from solwatch.core.triage import Triage, triage
 from solwatch.store.cases import Case, find_record, iter_records, load_facts
+from solwatch.store.resolutions import Resolution, corrections_of
 
 # What puts a case on the at-risk list when no --kind is given: the clock and the data that
 # drives it. Action prompts and CEAR candidates are shown on listed cases and can be asked for.
@@ -30,6 +34,7 @@ DEFAULT_AT_RISK = frozenset(
         AlertKind.LATE_WAIVER,
         AlertKind.REVOKED_WAIVER,
         AlertKind.LATE_ACKNOWLEDGMENT,
+        AlertKind.STATUS_CORRECTION_PENDING,
     }
 )
 
@@ -94,6 +99,8 @@ def iter_at_risk(
         ]
         if wanted & FALLBACK_KINDS:
             candidates.append(col(Case.fallback_date) <= today + timedelta(days=within))
+        if AlertKind.STATUS_CORRECTION_PENDING in wanted:
+            candidates.append(col(Case.resolved_status).is_not(None))
         conditions.append(or_(*candidates))
     yield from iter_by_urgency(
         today,
@@ -173,6 +180,7 @@ def limits_within(
     horizon = today + timedelta(days=within)
     conditions = [
         col(Case.is_open).is_(True),
+        col(Case.resolved_status).is_(None),
         col(Case.last_limitation_date) >= today,
         col(Case.limitation_date) <= horizon,
         *_of_centers(centers),
@@ -185,9 +193,21 @@ def limits_within(
     ]
 
 
+@dataclass(frozen=True)
+class Explained:
+    """One case as `show` explains it: assessed, the steps of its limitation date, its triage
+    once the limit has passed while it is coded open, its events, and staff's corrections."""
+
+    assessment: Assessment
+    steps: list[Step]
+    triage: Triage | None
+    events: tuple[Event, ...]
+    corrections: list[Resolution]
+
+
 def explain_case(
     case_number: str, today: date, thresholds: Thresholds, *, session: Session
-) -> tuple[Assessment, list[Step]] | None:
+) -> Explained | None:
     """One case assessed on `today`, with every step of its derivation; None if there is no
     such case."""
     found = find_record(case_number, session=session)
@@ -197,7 +217,18 @@ def explain_case(
     facts = load_facts([case_id], session=session)[case_id]
     limitation = compute_limitation(facts)
     assessment = assess(record, today, thresholds, limitation)
-    return assessment, explain(limitation, assessment.standing, today, assessment.fallback)
+    verdict = None
+    if assessment.verdict is not None and record.limitation_date is not None:
+        verdict = triage(
+            facts.events, record.assessed_cents, record.collected_cents, record.limitation_date
+        )
+    return Explained(
+        assessment,
+        explain(limitation, assessment.standing, today, assessment.fallback),
+        verdict,
+        tuple(sorted(facts.events, key=lambda e: (e.event_date, e.kind))),
+        corrections_of(case_id, session=session),
+    )
 
 
 def _qualifies(assessment: Assessment, wanted: frozenset[AlertKind], within: int) -> bool:

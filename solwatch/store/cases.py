@@ -35,17 +35,17 @@ from solwatch.core.facts import (
     Culpability,
     Entry,
     Event,
-    EventKind,
     Status,
     TollingPeriod,
     Waiver,
 )
 from solwatch.core.limitations import compute_limitation, summarize
+from solwatch.core.triage import triage
 from solwatch.store.connection import binary_order, database_url
 from solwatch.store.locks import SQLITE_BUSY_MS
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
-RULES_VERSION = 2  # 2: the legal corrections of issue 7
+RULES_VERSION = 3  # 2: the legal corrections of issue 7; 3: the triage verdict (issue 11)
 
 
 class Case(SQLModel, table=True):
@@ -54,6 +54,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_open_limitation", "is_open", "limitation_date"),
         Index("ix_cases_open_attention", "is_open", "attention"),
         Index("ix_cases_open_fallback", "is_open", "fallback_date"),
+        Index("ix_cases_open_resolved", "is_open", "resolved_status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -90,7 +91,13 @@ class Case(SQLModel, table=True):
     entries_total: int = 0
     entries_loss_cents: int = Field(default=0, sa_type=BigInteger)
     waivers_total: int = 0
+    # The triage verdict once the limit has passed (core/triage) and the facts it rests on.
+    triage: str | None = None
+    triage_reason: str | None = None
     rules_version: int | None = None
+    # Staff's correction in force (store/resolutions), kept here for the streamed reads.
+    resolved_status: str | None = None
+    resolved_date: date | None = None
 
 
 class CaseEntry(SQLModel, table=True):
@@ -238,6 +245,8 @@ FACT_COLUMNS: tuple[Any, ...] = _readable(
     Case.discovery_date,
     Case.property_discovery_date,
     Case.sol_date,
+    Case.assessed_cents,
+    Case.collected_cents,
 )
 CHILD_COLUMNS: dict[str, tuple[Any, ...]] = {
     "entries": _readable(
@@ -293,6 +302,10 @@ RECORD_COLUMNS: tuple[Any, ...] = _readable(
     Case.entries_loss_cents,
     Case.waivers_total,
     Case.fallback_flags,
+    Case.triage,
+    Case.triage_reason,
+    Case.resolved_status,
+    Case.resolved_date,
 )
 
 
@@ -315,7 +328,7 @@ def _children(
 
 
 def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
-    _, number, case_type, statute, culpability, violation, discovery, property_found, _ = row
+    number, case_type, statute, culpability, violation, discovery, property_found = row[1:8]
     return CaseFacts(
         case_number=number,
         case_type=CaseType(case_type),
@@ -334,7 +347,7 @@ def _facts(row: Any, children: dict[str, list[Any]]) -> CaseFacts:
             for t in children.get("tolling", ())
         ),
         events=tuple(
-            Event(day(e[1]), EventKind(e[2]))  # type: ignore[arg-type]
+            Event(day(e[1]), e[2])  # type: ignore[arg-type]
             for e in children.get("events", ())
         ),
     )
@@ -399,6 +412,10 @@ def record_of(row: Any) -> CaseRecord:
         loss,
         waivers,
         fallback_flags,
+        verdict,
+        verdict_reason,
+        resolved_status,
+        resolved_date,
     ) = row
     return CaseRecord(
         case_number=number,
@@ -429,15 +446,29 @@ def record_of(row: Any) -> CaseRecord:
         entries_loss_cents=loss,
         waivers_total=waivers,
         fallback_flags=_flag_set(fallback_flags),
+        triage=verdict,
+        triage_reason=verdict_reason,
+        resolved_status=resolved_status,
+        resolved_date=day(resolved_date),
     )
 
 
 # --- materialization --------------------------------------------------------------------------
 
 
-def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
-    """The materialized columns of a case, from its facts."""
+def computed_columns(
+    facts: CaseFacts,
+    sol_date: date | None,
+    assessed_cents: int | None = None,
+    collected_cents: int | None = None,
+) -> dict[str, Any]:
+    """The materialized columns of a case, from its facts and amounts."""
     summary = summarize(facts, compute_limitation(facts))
+    verdict = (
+        triage(facts.events, assessed_cents, collected_cents, summary.first_date, explain=False)
+        if summary.first_date is not None
+        else None
+    )
     attention = bool(
         summary.missing
         or summary.flags
@@ -458,6 +489,8 @@ def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
         "entries_total": summary.entries_total,
         "entries_loss_cents": summary.entries_loss_cents,
         "waivers_total": len(facts.waivers),
+        "triage": verdict.verdict.value if verdict else None,
+        "triage_reason": verdict.reason if verdict else None,
         "rules_version": RULES_VERSION,
     }
 
@@ -542,7 +575,7 @@ def recompute_pending(
         changes: list[dict[str, Any]] = []
         for row in rows:
             facts = _facts(row[:width], children.get(row[0], {}))
-            computed = computed_columns(facts, day(row[8]))
+            computed = computed_columns(facts, day(row[8]), row[9], row[10])
             values.append({"b_id": row[0], **computed})
             if row[width] is not None:
                 changes += _rule_changes(row[0], row[width:], computed, now)

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
-from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Culpability, EventKind, Status
+from solwatch.core.facts import ENTRY_SEPARATOR, KNOWN_EVENT_KINDS, CaseType, Culpability, Status
 
 E = TypeVar("E", bound=Enum)
 
@@ -233,7 +233,13 @@ def _choice(kind: type[E], what: str) -> Callable[[str], str]:
 
 _case_type = _choice(CaseType, "case type")
 _culpability = _choice(Culpability, "culpability")
-_event_kind = _choice(EventKind, "event kind")
+
+
+def _event_kind(cell: str) -> str:
+    """A kind solwatch knows, spelled with any case, spaces or hyphens, as its canonical value;
+    any other kind as written: kept and shown, never an error (no rule reads it)."""
+    word = _word(cell)
+    return word if word in KNOWN_EVENT_KINDS else cell.strip()
 
 
 def _port(cell: str) -> str:

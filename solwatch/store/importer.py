@@ -42,6 +42,7 @@ from solwatch.store.extract import (
 )
 from solwatch.store.locks import lock_imports
 from solwatch.store.pg_copy import Stage, apply_cases, apply_children
+from solwatch.store.resolutions import Correction, reconcile_corrections
 
 BATCH = 2000
 # Extract column -> Case attribute where the two differ.
@@ -100,6 +101,8 @@ class ImportReport:
     computed: int = 0
     committed: bool = False
     import_id: int | None = None
+    # Staff's status corrections in force, against what the extract now says.
+    corrections: list[Correction] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -597,6 +600,7 @@ def import_extracts(
         session.rollback()
         return job.report, job.rejects
     job.report.computed = recompute_pending(session=session, now=now, advance=computing)
+    job.report.corrections = reconcile_corrections(session=session, now=now, import_id=run.id)
     run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True

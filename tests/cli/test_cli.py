@@ -47,6 +47,10 @@ C4 = {
     "missing_field": "discovery_date",
     "fallback_days_remaining": None,
     "fallback_flags": [],
+    "triage": None,
+    "triage_reason": None,
+    "resolved_status": None,
+    "resolved_date": None,
 }
 C5 = {
     "case_number": "C-5",
@@ -76,6 +80,10 @@ C5 = {
     "missing_field": None,
     "fallback_days_remaining": None,
     "fallback_flags": [],
+    "triage": "likely-lost",
+    "triage_reason": "no suit filed; no closing event; $75000.00 uncollected",
+    "resolved_status": None,
+    "resolved_date": None,
 }
 C2 = {
     "case_number": "C-2",
@@ -111,6 +119,10 @@ C2 = {
     "missing_field": None,
     "fallback_days_remaining": -1013,
     "fallback_flags": [],
+    "triage": None,
+    "triage_reason": None,
+    "resolved_status": None,
+    "resolved_date": None,
 }
 
 
@@ -134,16 +146,17 @@ def test_at_risk_csv_is_exact_and_formula_safe(small: Cli) -> None:
         "importer_name,importer_number,rule,limitation_date,fallback_limitation_date,"
         "file_by_date,days_remaining,recorded_sol_date,entries_total,entries_expired,waivers,"
         "alerts,assessed_amount,collected_amount,uncollected_amount,"
-        "entries_expired_loss_amount,missing_field,fallback_days_remaining,fallback_flags",
+        "entries_expired_loss_amount,missing_field,fallback_days_remaining,fallback_flags,"
+        "triage,triage_reason,resolved_status,resolved_date",
         "C-4,penalty,1595a,,OPEN,,2704,Los Angeles FP&F,Delta Corp,22-2222222,1621-discovery,"
-        ",,,,2025-06-01,0,0,0,uncomputable,100.00,,100.00,0.00,discovery_date,,",
+        ",,,,2025-06-01,0,0,0,uncomputable,100.00,,100.00,0.00,discovery_date,,,,,,",
         "C-5,penalty,1592,gross_negligence,OPEN,CEE004,2709,,Echo Ltd,33-3333333,"
         "1621-violation,2026-11-20,,2026-11-20,-4,2026-11-20,0,0,0,expired,75000.00,,75000.00,"
-        "0.00,,,",
+        "0.00,,,,likely-lost,no suit filed; no closing event; $75000.00 uncollected,,",
         'C-2,penalty,1592,fraud,REFERRED,CEE001,1001,,"\'=HYPERLINK(""http://x"")",'
         "98-7654321,1621-fraud,2027-07-02,2024-02-15,2027-07-02,220,,0,0,0,"
         "due;blank-sol;request-waiver;prepenalty-short-window;fallback-expired,5000.00,,5000.00,"
-        "0.00,,-1013,",
+        "0.00,,-1013,,,,,",
         "",
     ]
 
@@ -245,13 +258,25 @@ def test_stats_json(small: Cli) -> None:
         "fallback_due": 0,
         "fallback_expired": 0,
     }
+    no_triage = {
+        "expired_likely_lost": 0,
+        "expired_likely_lost_uncollected": "0.00",
+        "expired_likely_miscoded": 0,
+        "expired_likely_miscoded_uncollected": "0.00",
+        "expired_unknown": 0,
+        "expired_unknown_uncollected": "0.00",
+        "status_correction_pending": 0,
+    }
+    zero.update(no_triage)
+    lost = {"expired_likely_lost": 1, "expired_likely_lost_uncollected": "75000.00"}
+    expired = {"expired": 1, "expired_uncollected": "75000.00", **lost}
     assert stats == {
         "as_of": "2026-11-24",
         "from": "2025-11-25",
         "to": "2026-11-24",
         "centers": [
             {"center": "CEE001", **zero, "blank_sol": 1, "due_365": 1, "fallback_expired": 1},
-            {"center": "CEE004", **zero, "expired": 1, "expired_uncollected": "75000.00"},
+            {"center": "CEE004", **zero, **expired},
             {"center": "CEE007", **zero, "waivers_on_file": 2},
             {"center": None, **zero},
         ],
@@ -268,6 +293,8 @@ def test_stats_json(small: Cli) -> None:
             "lost_uncollected": "0.00",
             "fallback_due": 0,
             "fallback_expired": 1,
+            **no_triage,
+            **lost,
         },
     }
 
@@ -326,7 +353,8 @@ def test_every_alert_kind_is_documented(kind: str) -> None:
 
 
 def test_demo_shows_every_rule_and_alert(tmp_path: Path, database_url: str) -> None:
-    """The demo's sample data has cases under every rule and with every alert kind."""
+    """The demo's sample data has cases under every rule and with every alert kind, expired
+    cases of every triage verdict in their two digest sections, and corrections pending."""
     cli = Cli(tmp_path, database_url)
     output = cli("demo", "--dir", str(tmp_path / "sample"), *AS_OF).output
     assert "Imported into" in output
@@ -352,6 +380,28 @@ def test_demo_shows_every_rule_and_alert(tmp_path: Path, database_url: str) -> N
     assert any(case["fallback_flags"] == ["late-waiver"] for case in fallback)
     digests = [path.read_bytes() for path in (tmp_path / "outbox").glob("*.eml")]
     assert any(b"Fraud cases: the negligence alternative" in digest for digest in digests)
+    expired = json.loads(cli("at-risk", *AS_OF, "--kind", "expired", "--format", "json").output)
+    verdicts = {case["triage"] for case in expired}
+    assert verdicts == {"likely-lost", "likely-miscoded", "unknown"}
+    for title in (b"lost unless counsel finds otherwise", b"probably a stale status: correct"):
+        assert any(title in digest for digest in digests), title
+    counts = re.search(
+        r"Past the limit, by triage: (\d+) likely lost .*, (\d+) likely mis-coded .*, (\d+) "
+        r"unknown; (\d+) corrected by staff",
+        output,
+    )
+    assert counts is not None
+    lost, miscoded, unknown, pending = map(int, counts.groups())
+    assert (lost, miscoded, unknown) == tuple(
+        sum(case["triage"] == verdict for case in expired)
+        for verdict in ("likely-lost", "likely-miscoded", "unknown")
+    )
+    assert lost > 0
+    assert miscoded > 0
+    corrected = json.loads(
+        cli("at-risk", *AS_OF, "--kind", "status-correction-pending", "--format", "json").output
+    )
+    assert pending == len(corrected) == 2
 
 
 @pytest.mark.integration

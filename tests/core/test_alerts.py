@@ -20,6 +20,7 @@ def alerts_on(
     idle: int | None = 0,
     flags: frozenset[str] = frozenset(),
     is_open: bool = True,
+    resolved: bool = False,
 ) -> set[AlertKind]:
     standing = (
         stand([(LIMIT, 0)], today, per_entry=False) if missing is None else Standing(None, None)
@@ -34,6 +35,7 @@ def alerts_on(
             days_idle=idle,
             thresholds=TH,
             prepenalty=True,
+            resolved=resolved,
         )
     )
 
@@ -139,6 +141,15 @@ def test_it_passes_on_counsel_flags() -> None:
 def test_it_ignores_cases_that_are_not_open() -> None:
     """Suit filed or closed: nothing to watch."""
     assert alerts_on(days_before(-100), is_open=False) == set()
+
+
+@pytest.mark.parametrize("days", [-100, 10, 1000], ids=["expired", "due", "far"])
+def test_a_case_staff_corrected_only_awaits_the_source_record(days: int) -> None:
+    """Coded open, found closed or in suit: status-correction-pending alone, expired or not;
+    once the extract says so too, nothing."""
+    found = alerts_on(days_before(days), sol=None, idle=None, resolved=True)
+    assert found == {AlertKind.STATUS_CORRECTION_PENDING}
+    assert alerts_on(days_before(days), is_open=False, resolved=True) == set()
 
 
 @pytest.mark.parametrize(

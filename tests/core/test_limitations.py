@@ -259,6 +259,22 @@ ACKNOWLEDGMENT_CASES = [
 ]
 
 
+@pytest.mark.parametrize(
+    "kind",
+    [
+        *(k for k in EventKind if k not in (EventKind.PARTIAL_PAYMENT, EventKind.ACKNOWLEDGMENT)),
+        "docket review",
+    ],
+)
+def test_only_a_payment_or_acknowledgment_restarts_the_six_years(kind: str) -> None:
+    """Any other event, the triage facts and kinds solwatch does not know included, leaves the
+    §2415 clock where the breach put it, and raises nothing."""
+    limitation = compute_limitation(bond(Event(D(2020, 6, 1), kind)))
+    assert (limitation.first_date, limitation.flags) == (D(2021, 1, 1), frozenset())
+    late = compute_limitation(bond(Event(D(2022, 6, 1), kind)))
+    assert late.flags == frozenset()
+
+
 @pytest.mark.parametrize(("facts", "expected", "flags"), ACKNOWLEDGMENT_CASES)
 def test_it_flags_an_acknowledgment_after_the_six_years(
     facts: CaseFacts, expected: date, flags: set[str]

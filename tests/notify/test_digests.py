@@ -221,6 +221,59 @@ def test_sections_hold_cases_most_urgent_first() -> None:
     assert center.sections[1].lines[0].todo.startswith("Refer for suit now: file by 2026-11-27")
 
 
+def test_expired_cases_split_by_their_triage_verdict() -> None:
+    """Likely lost and unknown cases are "lost unless counsel finds otherwise", with counsel's
+    todo; likely mis-coded ones come next as "probably a stale status", saying why and how to
+    correct it; both are escalated and repeated like any expired case."""
+    center = center_digest(
+        case(-30, "LOST", triage="likely-lost", triage_reason="no suit filed"),
+        case(-20, "STALE", triage="likely-miscoded", triage_reason="settled recorded 2025-01-02"),
+        case(-10, "UNSURE", triage="unknown", triage_reason="no events on file"),
+        case(5, "DUE"),
+    )
+    sections = {s.key: s for s in center.sections}
+    assert [(s.key, s.title, [line.case_number for line in s.lines]) for s in center.sections][
+        :2
+    ] == [
+        (
+            "expired",
+            "Past the limit, still open: lost unless counsel finds otherwise",
+            ["LOST", "UNSURE"],
+        ),
+        (
+            "expired-stale",
+            "Past the limit, probably a stale status: correct the source record",
+            ["STALE"],
+        ),
+    ]
+    assert sections["expired"].lines[0].todo.startswith("Limit has run while the case is open")
+    assert "no event or amount on file" in sections["expired"].lines[1].todo
+    assert sections["expired-stale"].lines[0].todo == (
+        "Probably a stale status (settled recorded 2025-01-02): correct the status in SEACATS "
+        "and record it with `solwatch resolve STALE`"
+    )
+    assert center.cc == ("boss@example.gov",)
+    week = {("CEE007", "STALE", "expired"): TODAY - timedelta(days=7)}
+    assert (
+        "STALE expired" in plan(case(-20, "STALE", triage="likely-miscoded"), sent=week)["CEE007"]
+    )
+
+
+def test_a_corrected_case_asks_for_the_source_record_to_be_fixed() -> None:
+    """A case staff resolved while the extract still codes it open is data to fix, not
+    expired: its line says which status to enter."""
+    center = center_digest(
+        case(-40, "FIXED", resolved_status="CLOSED", resolved_date=date(2026, 10, 1))
+    )
+    [section] = center.sections
+    assert (section.key, [line.case_number for line in section.lines]) == ("data", ["FIXED"])
+    assert section.lines[0].todo == (
+        "Correct the status in SEACATS to CLOSED: recorded as CLOSED on 2026-10-01, the extract "
+        "still codes it OPEN"
+    )
+    assert center.cc == ()
+
+
 def test_a_long_section_shows_its_first_lines_and_full_totals() -> None:
     """A section keeps LINES_PER_SECTION lines but counts and sums every case."""
     from solwatch.notify.digests import LINES_PER_SECTION
@@ -366,3 +419,21 @@ def test_the_fallback_is_not_a_calendar_deadline() -> None:
     assert name == f"deadlines-{TODAY.isoformat()}.ics"
     assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:F-1-limit@solwatch") == 1
     assert b"DTSTART;VALUE=DATE:20261214" in data  # the fraud limit, not the fallback's
+
+
+def test_a_corrected_case_is_not_a_calendar_deadline() -> None:
+    """A case staff resolved, its limit 20 days ahead, puts no event in the calendar."""
+    from solwatch.notify.daily import _calendar_attachment
+
+    corrected = case(20, "FIXED", resolved_status="SUIT_FILED", resolved_date=TODAY)
+    digests = plan_digests(
+        [corrected, case(27, "LIVE")],
+        today=TODAY,
+        routing=ROUTING,
+        policy=POLICY,
+        sent={},
+        muted={},
+    )
+    [(_, data, _)] = _calendar_attachment(digests[0])
+    assert data.count(b"BEGIN:VEVENT") == data.count(b"UID:LIVE-limit@solwatch") == 1
+    assert b"FIXED" not in data

@@ -117,3 +117,41 @@ def test_the_monthly_run_fires_on_cear_day_at_the_daily_hour() -> None:
     assert fires == ["2026-12-03 11:00", "2027-01-03 11:00", "2027-02-03 11:00"]
     summer = trigger.get_next_fire_time(None, datetime(2027, 6, 4, tzinfo=UTC))
     assert summer.astimezone(UTC).strftime("%Y-%m-%d %H:%M") == "2027-07-03 10:00"
+
+
+def test_the_message_counts_the_expired_by_verdict_and_the_corrections_pending() -> None:
+    """The summary in the mail says how many past the limit are likely lost and how many are
+    probably stale statuses, with their dollars, and how many corrections await the source."""
+    from solwatch.notify.render import render_cear, template_env
+    from solwatch.reports.stats import ExpiredByVerdict
+
+    split = ExpiredByVerdict(
+        likely_lost=1,
+        likely_lost_cents=2400_00,
+        likely_miscoded=2,
+        likely_miscoded_cents=1000_00,
+        status_correction_pending=4,
+    )
+    summary = CenterSummary(open=5, expired=3, expired_uncollected_cents=3400_00, triage=split)
+    rendered = render_cear(
+        {
+            "center_name": "CEE007 Electronics",
+            "month": "2026-11",
+            "as_of": date(2026, 11, 24),
+            "summary": summary,
+            "chart": chart(summary, date(2026, 11, 24)),
+            "chart_max": 1,
+            "filename": "cear-2026-11-CEE007.csv",
+            "referral_days": 90,
+        },
+        template_env(),
+    )
+    assert (
+        "Past the limit, still open: 3 ($3,400.00 uncollected)\n"
+        "  lost unless counsel finds otherwise: 1 ($2,400.00)\n"
+        "  probably a stale status, correct the source record: 2 ($1,000.00)\n"
+        "Corrected by staff, still coded open in the source (status-correction-pending): 4\n"
+    ) in rendered.text
+    assert "the data cannot tell" not in rendered.text
+    assert "probably a stale status: correct the source record</td>" in rendered.html
+    assert ">2 ($1,000.00)</td>" in rendered.html

@@ -15,7 +15,7 @@ HEADER = (
     "days_remaining,recorded_sol_date,entries_total,entries_expired,waivers,alerts,"
     "assessed_amount,collected_amount,uncollected_amount,entries_expired_loss_amount,"
     "missing_field,last_action_date,days_since_action,cear_referral,fallback_days_remaining,"
-    "fallback_flags"
+    "fallback_flags,triage,triage_reason,resolved_status,resolved_date"
 )
 
 
@@ -49,7 +49,8 @@ def test_it_writes_each_centers_open_cases_and_a_summary(small: Cli, tmp_path: P
         HEADER,
         "C-5,penalty,1592,gross_negligence,OPEN,CEE004,2709,,Echo Ltd,33-3333333,"
         "1621-violation,2026-11-20,,2026-11-20,-4,2026-11-20,0,0,0,expired,75000.00,,"
-        "75000.00,0.00,,2026-09-01,84,no,,",
+        "75000.00,0.00,,2026-09-01,84,no,,,likely-lost,no suit filed; no closing event; "
+        "$75000.00 uncollected,,",
         "",
     ]
     assert lines(out / "cear-2026-11-CEE001.csv")[1].startswith(
@@ -57,11 +58,14 @@ def test_it_writes_each_centers_open_cases_and_a_summary(small: Cli, tmp_path: P
     )
     assert lines(out / "cear-2026-11-summary.csv") == [
         "center,open,expired,expired_uncollected,due_90,due_180,due_365,blank_sol,"
-        "sol_later_than_law,waivers_signed_in_month,cear_referrals_due",
-        "CEE001,1,0,0.00,0,0,1,1,0,0,0",
-        "CEE004,1,1,75000.00,0,0,0,0,0,0,0",
-        "CEE007,1,0,0.00,0,0,0,0,0,0,0",
-        "unassigned,1,0,0.00,0,0,0,0,0,0,0",
+        "sol_later_than_law,waivers_signed_in_month,cear_referrals_due,expired_likely_lost,"
+        "expired_likely_lost_uncollected,expired_likely_miscoded,"
+        "expired_likely_miscoded_uncollected,expired_unknown,expired_unknown_uncollected,"
+        "status_correction_pending",
+        "CEE001,1,0,0.00,0,0,1,1,0,0,0,0,0.00,0,0.00,0,0.00,0",
+        "CEE004,1,1,75000.00,0,0,0,0,0,0,0,1,75000.00,0,0.00,0,0.00,0",
+        "CEE007,1,0,0.00,0,0,0,0,0,0,0,0,0.00,0,0.00,0,0.00,0",
+        "unassigned,1,0,0.00,0,0,0,0,0,0,0,0,0.00,0,0.00,0,0.00,0",
         "",
     ]
 
@@ -163,6 +167,72 @@ def test_the_summary_counts_waivers_signed_that_month(small: Cli, tmp_path: Path
         small("export", "cear", "--month", month, "--as-of", "2026-11-24", "--out", str(out))
         summary = [line.split(",") for line in lines(out / f"cear-{month}-summary.csv")[1:-1]]
         assert {row[0]: row[9] for row in summary}["CEE007"] == expected
+
+
+def test_the_files_split_the_expired_and_list_the_corrections_pending(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The Center's file shows each expired case's verdict and the case staff corrected (for
+    the source record to be fixed); the summary counts both verdicts, with their dollars,
+    and the corrections pending apart from the open cases."""
+    extract = tmp_path / "extract"
+    extract.mkdir()
+    write(
+        extract / "cases.csv",
+        """
+        case_number,statute,culpability,status,center,violation_date,sol_date,assessed_amount,collected_amount
+        STALE,1592,negligence,OPEN,7,2020-01-10,2025-01-10,1000,0
+        LOST,1592,negligence,OPEN,7,2020-02-10,2025-02-10,2500,100
+        FIXED,1592,negligence,OPEN,7,2020-03-10,2025-03-10,300,0
+        """,
+    )
+    write(
+        extract / "events.csv",
+        """
+        case_number,event_date,kind
+        STALE,2024-05-01,treasury_offset
+        FIXED,2024-06-01,closed
+        """,
+    )
+    cli("import", str(extract), "--as-of", "2026-11-24")
+    cli(
+        "resolve",
+        "FIXED",
+        "--status",
+        "CLOSED",
+        "--date",
+        "2024-06-01",
+        "--reason",
+        "letter",
+        "--as-of",
+        "2026-11-24",
+    )
+    out = tmp_path / "cear"
+    cli("export", "cear", "--month", "2026-11", "--as-of", "2026-11-24", "--out", str(out))
+    rows = {line.split(",")[0]: line for line in lines(out / "cear-2026-11-CEE007.csv")[1:-1]}
+    tails = {number: row.split(",")[-4:] for number, row in rows.items()}
+    assert tails == {
+        "STALE": ["likely-miscoded", "treasury_offset recorded 2024-05-01", "", ""],
+        "LOST": ["likely-lost", "no suit filed; no closing event; $2400.00 uncollected", "", ""],
+        "FIXED": ["", "", "CLOSED", "2024-06-01"],
+    }
+    assert ",status-correction-pending," in rows["FIXED"]
+    header, center, _ = lines(out / "cear-2026-11-summary.csv")
+    summary = dict(zip(header.split(","), center.split(","), strict=True))
+    assert (summary["open"], summary["expired"], summary["expired_uncollected"]) == (
+        "2",
+        "2",
+        "3400.00",
+    )
+    assert [summary[key] for key in header.split(",")[-7:]] == [
+        "1",
+        "2400.00",
+        "1",
+        "1000.00",
+        "0",
+        "0.00",
+        "1",
+    ]
 
 
 def test_the_workbooks_keep_codes_as_text_and_never_hold_a_formula(

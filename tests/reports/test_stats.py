@@ -1,8 +1,9 @@
-"""`solwatch stats` as an auditor's review: the OIG's finding reproduced on a built extract."""
+"""`solwatch stats` as an auditor's review: the OIG's findings reproduced on a built extract."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.conftest import Cli
@@ -13,16 +14,31 @@ HEADER = (
 )
 
 
-def build_extract(path: Path) -> Path:
-    """Like the auditors' finding: 152 open cases past the limit, $858 million uncollected,
-    among cases that are not (still in time, closed in time, suit filed, closed and lost)."""
+# What the 144 stale cases of OIG-24-49 carry, in turn: the facts that say they ended.
+CLOSING_FACTS = ("suit_filed", "settled", "closed", "treasury_offset", "paid_in_full")
+# What the 8 really lost carry: nothing that ended them, or a suit the day after the limit.
+NOT_CLOSING = {1: "suit_filed", 2: "referred_to_counsel", 3: "petition_decided"}
+
+
+def build_extract(folder: Path) -> Path:
+    """Like the auditors' findings: 152 open cases past the limit, $858 million uncollected
+    (OIG-22-34), of which the first 8 carry no fact that the case ended and the other 144 do
+    (OIG-24-49); among cases that are not (still in time, closed in time, suit filed, closed
+    and lost)."""
+    folder.mkdir(exist_ok=True)
     rows = []
+    events = []
     for n in range(152):  # $858,000,000 spread unevenly over the 152 cases
         assessed = 5_000_000 + (n % 7) * 150_000 + (1_000_000 if n < 8 else 0)
         rows.append(
             f"OIG-{n:03d},1592,negligence,{'OPEN' if n % 5 else 'REFERRED'},"
             f"{n % 10 + 1},2019-{n % 12 + 1:02d}-15,,{assessed},{0}"
         )
+        limit = f"2024-{n % 12 + 1:02d}-15"
+        if n >= 8:  # a suit on the last day met the limit; the other facts end the case anyway
+            events.append(f"OIG-{n:03d},{limit},{CLOSING_FACTS[n % len(CLOSING_FACTS)]}")
+        elif n in NOT_CLOSING:  # a suit the day after the limit did not meet it
+            events.append(f"OIG-{n:03d},2024-{n % 12 + 1:02d}-16,{NOT_CLOSING[n]}")
     correction = 858_000_000 - sum(int(row.split(",")[7]) for row in rows)
     first = rows[0].split(",")
     first[7] = str(int(first[7]) + correction)
@@ -31,13 +47,16 @@ def build_extract(path: Path) -> Path:
     rows += [f"SUED-{n},1592,negligence,SUIT_FILED,3,2019-01-01,,1000,0" for n in range(5)]
     rows += [f"PAID-{n},1592,negligence,CLOSED,3,2019-01-01,,1000,1000" for n in range(4)]
     rows += [f"LOST-{n},1592,negligence,CLOSED,4,2021-02-01,,2500,500" for n in range(3)]
-    path.write_text(HEADER.replace(",last_action_date", "") + "\n".join(rows) + "\n")
-    return path
+    (folder / "cases.csv").write_text(
+        HEADER.replace(",last_action_date", "") + "\n".join(rows) + "\n"
+    )
+    (folder / "events.csv").write_text("case_number,event_date,kind\n" + "\n".join(events) + "\n")
+    return folder
 
 
 def test_it_reproduces_the_auditors_finding(cli: Cli, tmp_path: Path) -> None:
     """152 open cases past the limit and $858 million uncollected, to the cent."""
-    cli("import", str(build_extract(tmp_path / "cases.csv")), "--as-of", "2026-11-24")
+    cli("import", str(build_extract(tmp_path / "extract")), "--as-of", "2026-11-24")
     stats = json.loads(cli("stats", "--as-of", "2026-11-24", "--format", "json").output)
     total = stats["total"]
     assert (total["open"], total["expired"], total["expired_uncollected"]) == (
@@ -49,9 +68,38 @@ def test_it_reproduces_the_auditors_finding(cli: Cli, tmp_path: Path) -> None:
     assert sum(c["expired"] for c in stats["centers"]) == 152
 
 
+def test_it_tells_the_eight_lost_from_the_144_miscoded(cli: Cli, tmp_path: Path) -> None:
+    """Of the 152 past the limit, 8 likely lost and 144 likely mis-coded, with their dollars:
+    both of the auditors' numbers in one command."""
+    cli("import", str(build_extract(tmp_path / "extract")), "--as-of", "2026-11-24")
+    stats = json.loads(cli("stats", "--as-of", "2026-11-24", "--format", "json").output)
+    total = stats["total"]
+    assert (total["expired"], total["expired_uncollected"]) == (152, "858000000.00")
+    assert (total["expired_likely_lost"], total["expired_likely_lost_uncollected"]) == (
+        8,
+        "73500000.00",
+    )
+    assert (
+        total["expired_likely_miscoded"],
+        total["expired_likely_miscoded_uncollected"],
+    ) == (144, "784500000.00")
+    assert (total["expired_unknown"], total["status_correction_pending"]) == (0, 0)
+    assert sum(c["expired_likely_lost"] for c in stats["centers"]) == 8
+    lost = json.loads(
+        cli("at-risk", "--as-of", "2026-11-24", "--kind", "expired", "--format", "json").output
+    )
+    assert sorted(c["case_number"] for c in lost if c["triage"] == "likely-lost") == [
+        f"OIG-{n:03d}" for n in range(8)
+    ]
+    table = cli("stats", "--as-of", "2026-11-24").output
+    assert re.search(
+        r"Total\s+│\s+152\s+│\s+858000000\.00\s+│\s+8\s+│\s+73500000\.00\s+│\s+144", table
+    )
+
+
 def test_it_counts_cases_lost_in_a_period(cli: Cli, tmp_path: Path) -> None:
     """Closed without suit, limit run inside --from/--to, money uncollected: lost."""
-    cli("import", str(build_extract(tmp_path / "cases.csv")), "--as-of", "2026-11-24")
+    cli("import", str(build_extract(tmp_path / "extract")), "--as-of", "2026-11-24")
     inside = json.loads(
         cli(
             "stats",

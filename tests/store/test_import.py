@@ -291,7 +291,7 @@ BAD_INPUT = [
         id="tolling-backwards",
     ),
     pytest.param(
-        "events.csv", "C-3,2022-01-01,promise", "kind: unknown event kind", id="unknown-event-kind"
+        "events.csv", "C-3,2022-01-01,", "kind: required, but blank", id="blank-event-kind"
     ),
 ]
 

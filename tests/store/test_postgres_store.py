@@ -344,9 +344,10 @@ def test_a_bulk_import_on_postgresql_stores_what_sqlite_stores(
     (sqlite_reports, on_sqlite), (pg_reports, on_postgresql) = stores
     assert pg_reports == sqlite_reports
     assert ": 300 rows: 0 new, 300 changed" in sqlite_reports[1]
-    assert "entries.csv: 354 rows: 0 new, 354 changed" in sqlite_reports[2]
-    assert "waivers.csv: 33 rows: 0 new, 33 changed" in sqlite_reports[2]
-    assert "tolling.csv: 10 rows: 0 new, 10 changed" in sqlite_reports[2]
+    for name in ("entries.csv", "waivers.csv", "tolling.csv"):
+        count = len((third / name).read_text(encoding="utf-8").splitlines()) - 1
+        assert count > 0, name
+        assert f"{name}: {count} rows: 0 new, {count} changed" in sqlite_reports[2]
     for table in TABLES:
         assert on_postgresql[table] == on_sqlite[table], table
     assert len(on_sqlite["history"]) > 300

@@ -194,7 +194,7 @@ def test_init_brings_stored_cases_up_to_new_rules_and_says_why(
         "select c.case_number, field, old_value, new_value, source from history h "
         "join cases c on c.id = h.case_id order by h.id"
     )
-    why = "rules changed (version 1 to 2)"
+    why = "rules changed (version 1 to 3)"
     assert cli.rows(history) == [
         ("F-1", "limitation_date", "2021-12-02", "2021-06-01", why),
         ("F-1", "last_limitation_date", "2021-12-02", "2021-06-01", why),
@@ -210,3 +210,51 @@ def test_init_brings_stored_cases_up_to_new_rules_and_says_why(
     assert cli.rows(history)[5:] == [
         ("N-1", "limitation_date", "2030-01-01", "2026-03-04", "recomputed")
     ]
+
+
+def test_init_gives_cases_stored_before_triage_their_verdict(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A database at revision 0005 gains the triage and correction columns and the
+    resolutions table; `init` recomputes its cases (rules version 2) and stores each one's
+    verdict, without a history row: no date or flag moved."""
+    cli = Cli(tmp_path, database_url)
+    with database_at(database_url, "0005") as connection:
+        for n, (number, assessed, collected) in enumerate(
+            (("PAID", 500, 500), ("OWED", 500, 0), ("BARE", None, None)), 1
+        ):
+            insert(
+                connection,
+                "cases",
+                id=n,
+                case_number=number,
+                case_type="penalty",
+                statute="1592",
+                culpability="negligence",
+                status="OPEN",
+                is_open=True,
+                violation_date="2020-01-10",
+                sol_date="2025-01-10",
+                assessed_cents=assessed,
+                collected_cents=collected,
+                flags="",
+                fallback_flags="",
+                attention=False,
+                entries_total=0,
+                entries_loss_cents=0,
+                waivers_total=0,
+                rule="1621-violation",
+                limitation_date="2025-01-10",
+                last_limitation_date="2025-01-10",
+                rules_version=2,
+            )
+    assert "(3 cases recomputed)" in cli("init").output
+    assert cli.rows(
+        "select case_number, triage, triage_reason, resolved_status from cases order by id"
+    ) == [
+        ("PAID", "likely-miscoded", "collected $5.00 of $5.00 assessed", None),
+        ("OWED", "likely-lost", "no suit filed; no closing event; $5.00 uncollected", None),
+        ("BARE", "unknown", "no events on file and no amount assessed", None),
+    ]
+    assert cli.rows("select count(*) from history") == [(0,)]
+    assert cli.rows("select count(*) from resolutions") == [(0,)]

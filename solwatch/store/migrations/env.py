@@ -6,7 +6,8 @@ from sqlmodel import SQLModel
 
 # Imported for their side effect: registering the tables on SQLModel.metadata.
 import solwatch.notify.ledger
-import solwatch.store.cases  # noqa: F401
+import solwatch.store.cases
+import solwatch.store.resolutions  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata
