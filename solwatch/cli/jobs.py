@@ -17,12 +17,16 @@ from solwatch.cli.printing import print_daily
 def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
     """The daily alert job, once: digests to every Center and FP&F office with news."""
     from solwatch.notify.jobs import run_daily
+    from solwatch.notify.render import TemplateProblem
 
     today = app.today(as_of)
     app.require_schema()
-    report = run_daily(
-        app.engine, app.settings, today, mailer=app.mailer(), now=utc_now, dry_run=dry_run
-    )
+    try:
+        report = run_daily(
+            app.engine, app.settings, today, mailer=app.mailer(), now=utc_now, dry_run=dry_run
+        )
+    except TemplateProblem as error:
+        raise Failure(f"mail template: {error}") from None
     print_daily(report)
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)
@@ -36,6 +40,7 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
     from solwatch.notify.jobs import run_monthly
     from solwatch.notify.monthly import previous_month
+    from solwatch.notify.render import TemplateProblem
     from solwatch.reports.cear import month_as_of
 
     today = app.today(as_of)
@@ -45,7 +50,12 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
     app.require_schema()
-    report = run_monthly(app.engine, app.settings, month, today, mailer=app.mailer(), now=utc_now)
+    try:
+        report = run_monthly(
+            app.engine, app.settings, month, today, mailer=app.mailer(), now=utc_now
+        )
+    except TemplateProblem as error:
+        raise Failure(f"mail template: {error}") from None
     click.echo(report.summary())
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)

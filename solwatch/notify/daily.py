@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 
+from jinja2 import Environment
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -15,7 +16,7 @@ from solwatch.core.alerts import AlertKind
 from solwatch.core.assessment import Assessment
 from solwatch.notify.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
 from solwatch.notify.ledger import active_acks, last_sent
-from solwatch.notify.render import Mailing, render_digest, slug, template_env
+from solwatch.notify.render import Mailing, render_digest, slug
 from solwatch.reports.calendar_export import Deadline, build_calendar
 from solwatch.store.assessments import iter_at_risk
 from solwatch.store.cases import Case
@@ -75,10 +76,9 @@ def plan(
     return digests, scanned, counted
 
 
-def mailings(digests: Iterable[Digest]) -> Iterator[Mailing]:
+def mailings(digests: Iterable[Digest], env: Environment) -> Iterator[Mailing]:
     """Each digest rendered, to its audience with the escalation copies, carrying its new
     items; it supersedes the audience's older unsent digests."""
-    env = template_env()
     for digest in digests:
         audience = digest.audience
         yield Mailing(

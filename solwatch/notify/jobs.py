@@ -34,7 +34,7 @@ from solwatch.notify.ledger import (
     job_run,
 )
 from solwatch.notify.mailer import Mailer, MailError
-from solwatch.notify.render import Mailing, build_message, slug
+from solwatch.notify.render import Mailing, build_message, slug, template_env
 from solwatch.reports.cear import month_as_of, month_bounds
 from solwatch.reports.exports import export_cear
 
@@ -202,6 +202,7 @@ def run_daily(
 ) -> DailyReport:
     """The whole daily job once; safe to run again the same day and to run twice at once."""
     report = DailyReport(today, dry_run=dry_run)
+    env = template_env(settings.mail.templates_dir)
     with Session(engine) as session:
         digests, report.scanned, report.alerts = daily.plan(settings, today, session=session)
         report.digests = digests
@@ -209,7 +210,7 @@ def run_daily(
             return report
         with job_run("daily", today, now, session=session) as run:
             report.planned, report.already = record(
-                daily.mailings(digests), settings, now, session=session
+                daily.mailings(digests, env), settings, now, session=session
             )
             report.sent, report.failed = send_due(mailer, settings, now, session=session)
             run.summary = json.dumps(
@@ -226,6 +227,7 @@ def run_monthly(
     first, _ = month_bounds(month)
     offices = {code: route.office for code, route in settings.routing.ports.items()}
     report = MonthlyReport(month, as_of)
+    env = template_env(settings.mail.templates_dir)
     with Session(engine) as session:
         written, centers = export_cear(
             settings.cear.folder / month,
@@ -239,7 +241,10 @@ def run_monthly(
         report.files = [str(path) for path, _ in written]
         with job_run("monthly", first, now, session=session) as run:
             report.recorded, _ = record(
-                monthly.mailings(centers, month, as_of, settings), settings, now, session=session
+                monthly.mailings(centers, month, as_of, settings, env),
+                settings,
+                now,
+                session=session,
             )
             report.sent, report.failed = send_due(mailer, settings, now, session=session)
             run.summary = json.dumps(

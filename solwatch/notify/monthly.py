@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import date
 
+from jinja2 import Environment
+
 from solwatch.config import Settings
 from solwatch.core.centers import center_label
-from solwatch.notify.render import Mailing, render_cear, slug, template_env
+from solwatch.notify.render import Mailing, render_monthly, slug
 from solwatch.reports.cear import NO_CENTER, CenterSummary, month_bounds
 from solwatch.reports.cear import chart as limits_chart
 
@@ -31,10 +33,13 @@ def _recipients(key: str, settings: Settings) -> tuple[str, ...]:
 
 
 def mailings(
-    centers: Mapping[str, CenterSummary], month: str, as_of: date, settings: Settings
+    centers: Mapping[str, CenterSummary],
+    month: str,
+    as_of: date,
+    settings: Settings,
+    env: Environment,
 ) -> Iterator[Mailing]:
     """Each Center's message for `month`, with its files from `[cear] folder`/MONTH attached."""
-    env = template_env()
     first, _ = month_bounds(month)
     for key, summary in centers.items():
         csv_file = settings.cear.folder / month / f"cear-{month}-{key}.csv"
@@ -45,7 +50,8 @@ def mailings(
             attachments.append((workbook.name, workbook.read_bytes(), XLSX))
         chart = limits_chart(summary, as_of)
         name = "Cases without a Center" if key == NO_CENTER else center_label(key)
-        rendered = render_cear(
+        rendered = render_monthly(
+            "cear",
             {
                 "center_name": name,
                 "month": month,
