@@ -1,27 +1,32 @@
 """What every command shares: the settings, the store and the clock, read once at the edge;
-the options several commands take; and how bad usage or bad input is reported."""
+the options several commands take; and how bad usage or bad input is reported.
+
+The command modules import the heavy libraries (the ORM, templates, spreadsheets, mail, the
+scheduler, rich) inside the commands that use them, so `solwatch --help` and the quick
+commands start fast (bench/startup.py measures it; tests/cli/test_startup.py keeps it so).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from solwatch.cli.printing import stdout_console
-from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
-from solwatch.notify.mailer import Mailer, make_mailer
-from solwatch.store import schema
-from solwatch.store.cases import make_engine
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from solwatch.config import Settings
+    from solwatch.notify.mailer import Mailer
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3
@@ -52,11 +57,13 @@ class App:
     config_path: Path | None
     _settings: Settings | None = None
     _engine: Engine | None = None
-    out: Console = field(default_factory=lambda: stdout_console())
+    _out: Console | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from solwatch.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as error:
@@ -66,8 +73,19 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from solwatch.store.cases import make_engine
+
             self._engine = make_engine(self.settings.database.url)
         return self._engine
+
+    @property
+    def out(self) -> Console:
+        """Standard output for tables (rich)."""
+        if self._out is None:
+            from solwatch.cli.printing import stdout_console
+
+            self._out = stdout_console()
+        return self._out
 
     def today(self, as_of: str | None) -> date:
         if as_of is None:
@@ -79,6 +97,8 @@ class App:
 
     def require_schema(self) -> None:
         """Stop with a clear message unless the database exists at the current schema."""
+        from solwatch.store import schema
+
         try:
             current = schema.is_current(self.engine)
         except Exception as error:  # any driver error: say which database it was
@@ -92,6 +112,8 @@ class App:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session on a database that exists at the current schema."""
+        from sqlmodel import Session
+
         self.require_schema()
         with Session(self.engine) as session:
             yield session
@@ -102,6 +124,9 @@ class App:
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""
+        from solwatch.config import ConfigError
+        from solwatch.notify.mailer import make_mailer
+
         try:
             return make_mailer(self.settings.mail)
         except ConfigError as error:

@@ -1,4 +1,8 @@
-"""How the commands print: the case view, the tables, the import's progress and summaries."""
+"""How the commands print: the case view, the tables, the import's progress and summaries.
+
+rich is imported by the functions that draw tables and progress bars, so a command that prints
+plain lines (`show`) does not load it.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,25 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
-from solwatch.core.assessment import Assessment
 from solwatch.core.centers import center_label
 from solwatch.core.dates import weekday_name
-from solwatch.core.steps import Step
-from solwatch.reports.stats import STAT_KEYS, CenterTotals
-from solwatch.store.importer import ImportReport
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from solwatch.core.assessment import Assessment
+    from solwatch.core.steps import Step
     from solwatch.notify.jobs import DailyReport
     from solwatch.notify.ledger import Ack
+    from solwatch.reports.stats import CenterTotals
+    from solwatch.store.importer import ImportReport
 
 
 def stdout_console() -> Console:
     """Standard output; wide when it is a file or pipe, so no case number is ever cut."""
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=200)
@@ -82,6 +87,8 @@ def print_case(row: dict[str, Any], assessment: Assessment, today: date, steps: 
 
 
 def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"At-risk cases as of {today.isoformat()}: {len(rows)}", title_justify="left"
     )
@@ -114,6 +121,10 @@ def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> 
 def print_stats(
     console: Console, today: date, centers: dict[str | None, CenterTotals], total: CenterTotals
 ) -> None:
+    from rich.table import Table
+
+    from solwatch.reports.stats import STAT_KEYS
+
     table = Table(title=f"Open cases by Center as of {today.isoformat()}", title_justify="left")
     table.add_column("Center")
     for key in STAT_KEYS:
@@ -129,6 +140,8 @@ def print_stats(
 
 
 def print_acks(console: Console, found: Sequence[Ack], *, everything: bool) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"Acknowledgements{' (all)' if everything else ' in force'}", title_justify="left"
     )
@@ -151,6 +164,9 @@ def print_acks(console: Console, found: Sequence[Ack], *, everything: bool) -> N
 def import_progress() -> Iterator[tuple[Callable[[str, int, int], None], Callable[[int], None]]]:
     """Progress bars on standard error while an import reads its files and computes dates
     (none when standard error is not a terminal): the import's two progress callbacks."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+
     err = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),

@@ -9,12 +9,7 @@ from pathlib import Path
 import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, centers_option, pass_app
-from solwatch.cli.printing import print_stats
 from solwatch.core.dates import parse_date
-from solwatch.reports.exports import export_cear, write_bytes_file, write_csv_file
-from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
-from solwatch.reports.stats import lost_period, stats_document, tally
-from solwatch.store.assessments import assess_cases
 
 
 @click.command()
@@ -38,6 +33,10 @@ def stats(
 ) -> None:
     """Per-Center review: open, expired and their dollars, blank and wrong SOL dates, waivers
     on file, due soon, and cases lost (closed after their limit without suit) in a period."""
+    from solwatch.cli.printing import print_stats
+    from solwatch.reports.stats import lost_period, stats_document, tally
+    from solwatch.store.assessments import assess_cases
+
     today = app.today(as_of)
     try:
         end = parse_date(to_text) if to_text else None
@@ -72,6 +71,10 @@ def export() -> None:
 @pass_app
 def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     """Every case with its computed fields, as CSV."""
+    from solwatch.reports.exports import write_csv_file
+    from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
+    from solwatch.store.assessments import assess_cases
+
     today = app.today(as_of)
     with app.session() as session:
         rows = (
@@ -104,6 +107,7 @@ def export_cear_command(
 ) -> None:
     """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
     from solwatch.reports.cear import month_as_of
+    from solwatch.reports.exports import export_cear
 
     try:
         day = month_as_of(month, app.today(as_of))
@@ -147,6 +151,7 @@ def export_ics(
 ) -> None:
     """Open cases' limitation dates as an iCalendar file, with reminders."""
     from solwatch.reports.calendar_export import calendar_of
+    from solwatch.reports.exports import write_bytes_file
     from solwatch.store.assessments import limits_within
 
     today = app.today(as_of)

@@ -155,3 +155,13 @@ def test_init_brings_stored_cases_up_to_new_rules_and_says_why(tmp_path: Path) -
         assert connection.execute(history).fetchall()[5:] == [
             ("N-1", "limitation_date", "2030-01-01", "2026-03-04", "recomputed")
         ]
+
+
+def test_the_head_revision_is_alembics(tmp_path: Path) -> None:
+    """The quick reading of the revision files finds the head alembic finds."""
+    from alembic.script import ScriptDirectory
+
+    from solwatch.store.schema import head_revisions
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
+    assert head_revisions() == set(ScriptDirectory.from_config(_alembic(engine)).get_heads())
