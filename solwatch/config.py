@@ -92,6 +92,8 @@ class ScheduleSettings(_Section):
     timezone: str = "America/New_York"
     daily_at: str = "06:00"
     cear_day: int = Field(1, ge=1, le=28)
+    # How often `serve` retries: a run that failed or was missed, and notices due for retry.
+    retry_minutes: float = Field(5.0, gt=0, le=24 * 60)
 
     @field_validator("timezone")
     @classmethod

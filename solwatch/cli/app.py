@@ -120,7 +120,22 @@ class App:
 
     @property
     def safe_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        """The database URL with its password and any secret query parameter masked."""
+        from solwatch.notify.events import masked_url
+
+        return masked_url(self.settings.database.url)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret solwatch knows (the SMTP password, the database URL's
+        password or secret parameters) masked."""
+        from solwatch.config import ConfigError
+        from solwatch.notify.events import Redactor, url_secrets
+
+        try:
+            password = self.settings.mail.smtp.password()
+        except ConfigError:
+            password = None
+        return Redactor([password, *url_secrets(self.settings.database.url)])(text)
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""

@@ -14,6 +14,7 @@ from jinja2 import Environment
 
 from solwatch.config import Settings
 from solwatch.core.centers import center_label
+from solwatch.notify.ledger import MONTHLY
 from solwatch.notify.render import Mailing, render_monthly, slug
 from solwatch.reports.cear import NO_CENTER, CenterSummary, month_bounds
 from solwatch.reports.cear import chart as limits_chart
@@ -67,6 +68,7 @@ def mailings(
         addresses = [(address, "to") for address in _recipients(key, settings)]
         yield Mailing(
             rendered,
+            job=MONTHLY,
             day=first,
             audience=f"cear:{key}",
             audience_name=name,
@@ -74,4 +76,5 @@ def mailings(
             id_prefix=f"cear.{month}.{slug(key)}",
             attachments=tuple(attachments),
             carried={"open": summary.open, "expired": summary.expired},
+            listed=tuple((number, "cear") for number in summary.case_numbers),
         )

@@ -112,11 +112,13 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Mailing:
-    """A rendered message for one audience on one day, before it is recorded: one notice per
-    (address, role), carrying the (case number, reason) items; `carried` counts what it holds.
-    With `supersede` it carries the news of the audience's older unsent notices."""
+    """A rendered message of a job (`daily`, `monthly`) for one audience on one day, before it
+    is recorded: one notice per (address, role), carrying the (case number, reason) items that
+    are news, and listing others; `carried` counts what it holds. With `supersede` it carries
+    the news of the audience's older unsent notices."""
 
     rendered: Rendered
+    job: str
     day: date
     audience: str
     audience_name: str
@@ -125,6 +127,7 @@ class Mailing:
     attachments: tuple[tuple[str, bytes, str], ...]
     carried: dict[str, int]
     items: tuple[tuple[str, str], ...] = ()
+    listed: tuple[tuple[str, str], ...] = ()
     supersede: bool = False
 
 

@@ -1,32 +1,49 @@
-"""`solwatch serve`: the daily job on a schedule, one scheduler per database.
+"""`solwatch serve`: the daily job and the monthly package on a schedule, one scheduler per
+database.
 
-APScheduler 3 runs the job at `daily_at` in the configured time zone, coalesced, one run at a
-time. Its memory of missed runs does not survive a restart, so on start solwatch asks its own
-job_runs table whether today's run is owed and runs it at once if so. A row in
-scheduler_lock, renewed every 30 seconds, keeps a second `serve` on the same database out.
+One job, the tick, does everything that touches the store, one tick at a time: at `daily_at`,
+on `cear_day` at `daily_at`, every `[schedule] retry_minutes` in between, and once at start.
+It runs whatever is owed (today's daily run once `daily_at` has passed, last month's package
+from `cear_day`: owed until a run for it finishes, as solwatch's own job_runs table says), then
+retries the notices whose backoff has run out. So a run that failed ("database is locked"
+while an import holds the store) or was missed (the machine slept through `daily_at`) is tried
+again at the next tick, a few minutes later, with a log line each time; and a scheduler that
+was down catches up as soon as it starts.
+
+APScheduler computes the fire times (time zone and daylight-saving aware). A row in
+scheduler_lock, renewed every 30 seconds on its own thread, keeps a second `serve` on the
+same database out.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, delete, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from solwatch.config import Settings
-from solwatch.notify import jobs, monthly
-from solwatch.notify.ledger import JobRun, SchedulerLock
+from solwatch.config import ScheduleSettings, Settings
+from solwatch.notify import jobs
+from solwatch.notify.events import describe
+from solwatch.notify.ledger import DAILY, MONTHLY, JobRun, SchedulerLock
 from solwatch.notify.mailer import Mailer
 
 LOCK = "serve"
@@ -156,64 +173,241 @@ def finished_days(engine: Engine, job: str, since: date) -> set[date]:
         )
 
 
-RETRY_MINUTES = 10
+class Log(Protocol):
+    """Where `serve` says what it does: one event, a message, a few fields."""
+
+    def __call__(self, event: str, message: str, **fields: Any) -> None: ...
 
 
-def serve(
-    engine: Engine,
-    *,
-    daily_at: str,
-    timezone: str,
-    run_daily: Callable[[], Any],
-    run_monthly: Callable[[], Any],
-    cear_day: int,
-    retry: Callable[[], Any],
-    now: Callable[[], datetime],
-    log: Callable[[str], None],
-) -> None:
-    """Run the scheduler until SIGTERM or SIGINT; the current run finishes first.
+class Report(Protocol):
+    """What a daily or monthly run reports back."""
 
-    Between daily runs, `retry` sends failed digests again every RETRY_MINUTES minutes.
-    """
+    @property
+    def delivery(self) -> jobs.Delivery: ...
+
+
+@dataclass
+class Service:
+    """The tick, and what it remembers between ticks: how often each job has failed in a row
+    and whether this is the first tick (the catch-up)."""
+
+    engine: Engine
+    schedule: ScheduleSettings
+    run_daily: Callable[[date], Report]
+    run_monthly: Callable[[str, date], Report]
+    retry: Callable[[], jobs.Delivery]
+    now: Callable[[], datetime]
+    log: Log
+    failures: Counter[str] = field(default_factory=Counter)
+    first: bool = True
+
+    def tick(self) -> None:
+        """Run what is owed, then the retries. Never raises: a failure is logged, and the
+        next tick tries again."""
+        first, self.first = self.first, False
+        moment = self.now()
+        schedule = self.schedule
+        local_today = moment.astimezone(ZoneInfo(schedule.timezone)).date()
+        last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        try:
+            day = owed_day(
+                moment,
+                schedule.daily_at,
+                schedule.timezone,
+                finished_days(self.engine, DAILY, local_today),
+            )
+            month = owed_month(
+                moment,
+                schedule.daily_at,
+                schedule.cear_day,
+                schedule.timezone,
+                finished_days(self.engine, MONTHLY, last_month),
+            )
+        except Exception as error:
+            self.log("tick-failed", f"cannot read the job state: {describe(error)}{self._again}")
+            return
+        if day is not None:
+            if first:
+                self.log(
+                    "catch-up",
+                    "today's daily run is owed (the scheduler was down): running it now",
+                    job=DAILY,
+                    day=day.isoformat(),
+                )
+            self._attempt(DAILY, day.isoformat(), lambda: self.run_daily(day), moment)
+        if month is not None:
+            label = month.strftime("%Y-%m")
+            if first:
+                self.log(
+                    "catch-up",
+                    "last month's CEAR package is owed (the scheduler was down): sending it now",
+                    job=MONTHLY,
+                    day=label,
+                )
+            self._attempt(MONTHLY, label, lambda: self.run_monthly(label, local_today), moment)
+        try:
+            delivery = self.retry()
+        except Exception as error:
+            self.log("retry-failed", f"retrying notices failed: {describe(error)}{self._again}")
+            return
+        if delivery.sent or delivery.failed:
+            self.log(
+                "retried",
+                f"retried notices: sent {delivery.sent}, failed {len(delivery.failed)}"
+                + (f", {delivery.deferred} not tried" if delivery.stopped else ""),
+                **delivery.summary(),
+            )
+
+    @property
+    def _again(self) -> str:
+        return f"; trying again in {self.schedule.retry_minutes:g} minutes"
+
+    def _why(self, job: str, moment: datetime) -> str:
+        if self.failures[job]:
+            return f"attempt {self.failures[job] + 1}, after a failure"
+        local = moment.astimezone(ZoneInfo(self.schedule.timezone))
+        hour, minute = clock_time(self.schedule.daily_at)
+        due = datetime.combine(local.date(), time(hour, minute), local.tzinfo)
+        if local - due <= timedelta(minutes=1):
+            return "scheduled"
+        return f"owed since {self.schedule.daily_at}"
+
+    def _attempt(self, job: str, label: str, run: Callable[[], Report], moment: datetime) -> None:
+        why = self._why(job, moment)
+        self.log("run-started", f"{job} run for {label} started ({why})", job=job, day=label)
+        try:
+            report = run()
+        except Exception as error:
+            self.failures[job] += 1
+            self.log(
+                "run-failed",
+                f"{job} run for {label} failed: {describe(error)}{self._again}",
+                job=job,
+                day=label,
+                error=describe(error),
+                attempt=self.failures[job],
+            )
+            return
+        self.failures[job] = 0
+        delivery = report.delivery
+        self.log(
+            "run-finished",
+            f"{job} run for {label} finished: sent {delivery.sent}, failed "
+            f"{len(delivery.failed)}, still undelivered {len(delivery.owed)}"
+            + (f" (stopped after: {delivery.stopped})" if delivery.stopped else ""),
+            job=job,
+            day=label,
+            **delivery.summary(),
+        )
+
+
+class _SchedulerEvents(logging.Handler):
+    """APScheduler's own warnings and errors, as serve events; not its note that a tick is
+    already queued behind the running one (that is how ticks wait for each other)."""
+
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "maximum number of running instances" in str(record.msg):
+            return
+        self.log("scheduler", record.getMessage())
+
+
+def serve(service: Service) -> None:
+    """Run the scheduler until SIGTERM or SIGINT; the current tick finishes first.
+
+    Raises SchedulerBusy if another scheduler holds the database; while the store cannot be
+    written (it is locked), waits, saying so at each try."""
+    engine, schedule, log, now = service.engine, service.schedule, service.log, service.now
+    stopping = threading.Event()
     holder = holder_name()
-    acquire(engine, holder, now())
+    zone = ZoneInfo(schedule.timezone)
     scheduler = BlockingScheduler(
-        timezone=ZoneInfo(timezone),
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=zone,
+        executors={"default": ThreadPoolExecutor(1), "heartbeat": ThreadPoolExecutor(1)},
+        # Two instances: the running tick and at most one queued behind it, so a tick due
+        # while another runs happens right after it.
+        job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
     )
 
-    def beat() -> None:
-        if not heartbeat(engine, holder, now()):
-            log("scheduler lock lost: stopping")
-            scheduler.shutdown(wait=False)
-
     def stop(signum: int, _frame: Any) -> None:
-        log(f"{signal.Signals(signum).name}: stopping after the current run")
-        scheduler.shutdown(wait=True)
+        log("stopping", f"{signal.Signals(signum).name}: stopping after the current run")
+        stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
 
-    scheduler.add_job(run_daily, daily_trigger(daily_at, timezone), id="daily")
-    scheduler.add_job(run_monthly, monthly_trigger(cear_day, daily_at, timezone), id="monthly")
-    scheduler.add_job(beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat")
-    scheduler.add_job(retry, "interval", minutes=RETRY_MINUTES, id="retry")
-    started = now()
-    local_today = started.astimezone(ZoneInfo(timezone)).date()
-    if owed_day(started, daily_at, timezone, finished_days(engine, "daily", local_today)):
-        log("today's daily run is owed (the scheduler was down): running it now")
-        scheduler.add_job(run_daily, id="catch-up")
-    last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    if owed_month(
-        started, daily_at, cear_day, timezone, finished_days(engine, "monthly", last_month)
-    ):
-        log("last month's CEAR package is owed (the scheduler was down): sending it now")
-        scheduler.add_job(run_monthly, id="catch-up-monthly")
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log(f"solwatch serve: daily run at {daily_at} {timezone}; held by {holder}")
+    if not _acquire_patiently(service, holder, stopping):
+        return
+
+    def beat() -> None:
+        try:
+            kept = heartbeat(engine, holder, now())
+        except Exception as error:
+            log("heartbeat-failed", f"cannot renew the scheduler lock: {describe(error)}")
+            return
+        if not kept:
+            log("lock-lost", "scheduler lock lost to another serve: stopping")
+            scheduler.shutdown(wait=False)
+
+    retry = IntervalTrigger(seconds=schedule.retry_minutes * 60, timezone=zone)
+    ticks = OrTrigger(
+        [
+            daily_trigger(schedule.daily_at, schedule.timezone),
+            monthly_trigger(schedule.cear_day, schedule.daily_at, schedule.timezone),
+            retry,
+        ]
+    )
+    scheduler.add_job(service.tick, ticks, id="tick", next_run_time=now())
+    scheduler.add_job(
+        beat, "interval", seconds=HEARTBEAT_SECONDS, id="heartbeat", executor="heartbeat"
+    )
+    events = _SchedulerEvents(log)
+    logging.getLogger("apscheduler").addHandler(events)
+    logging.getLogger("apscheduler").propagate = False
+    store = engine.url.render_as_string(hide_password=True)
+    log(
+        "started",
+        f"solwatch serve on {store}: daily run at {schedule.daily_at} {schedule.timezone}, "
+        f"CEAR package on day {schedule.cear_day}, retries every {schedule.retry_minutes:g} "
+        f"minutes; held by {holder}",
+        holder=holder,
+        store=store,
+    )
     try:
-        scheduler.start()
+        if not stopping.is_set():
+            scheduler.start()
     finally:
-        release(engine, holder)
-        log("solwatch serve stopped")
+        logging.getLogger("apscheduler").removeHandler(events)
+        try:
+            release(engine, holder)
+            log("lock", f"scheduler lock released by {holder}")
+        except Exception as error:
+            log("lock", f"could not release the scheduler lock: {describe(error)}")
+        log("stopped", "solwatch serve stopped")
+
+
+def _acquire_patiently(service: Service, holder: str, stopping: threading.Event) -> bool:
+    """Take the scheduler lock, trying again every retry interval while the store cannot be
+    written; False if stopped first. SchedulerBusy (another holder) is not retried."""
+    while not stopping.is_set():
+        try:
+            acquire(service.engine, holder, service.now())
+        except SchedulerBusy:
+            raise
+        except Exception as error:
+            service.log(
+                "lock-waiting",
+                f"cannot take the scheduler lock: {describe(error)}{service._again}",
+            )
+            stopping.wait(service.schedule.retry_minutes * 60)
+            continue
+        service.log("lock", f"scheduler lock taken by {holder}", holder=holder)
+        return True
+    return False
 
 
 def run_jobs(
@@ -222,37 +416,26 @@ def run_jobs(
     *,
     mailer: Mailer,
     now: Callable[[], datetime],
-    today: Callable[[], date],
-    log: Callable[[str], None],
+    log: Log,
 ) -> None:
     """The daily job at `daily_at`, the monthly package for last month on `cear_day`, and
     retries in between, until stopped; raises SchedulerBusy if another scheduler holds the
-    database. Each run's summary goes to `log`."""
+    database. Each event goes to `log`."""
 
-    def run_today() -> None:
-        report = jobs.run_daily(engine, settings, today(), mailer=mailer, now=now)
-        log(report.summary())
+    def tell(event: str, message: str, fields: dict[str, Any]) -> None:
+        log(event, message, **fields)
 
-    def run_last_month() -> None:
-        day = today()
-        report = jobs.run_monthly(
-            engine, settings, monthly.previous_month(day), day, mailer=mailer, now=now
-        )
-        log(report.summary())
-
-    def retry() -> None:
-        sent, failed = jobs.retry_due(engine, settings, mailer=mailer, now=now)
-        if sent or failed:
-            log(f"retried: sent {sent}, failed {len(failed)}")
-
-    serve(
+    service = Service(
         engine,
-        daily_at=settings.schedule.daily_at,
-        timezone=settings.schedule.timezone,
-        run_daily=run_today,
-        run_monthly=run_last_month,
-        cear_day=settings.schedule.cear_day,
-        retry=retry,
+        settings.schedule,
+        run_daily=lambda day: jobs.run_daily(
+            engine, settings, day, mailer=mailer, now=now, tell=tell
+        ),
+        run_monthly=lambda month, day: jobs.run_monthly(
+            engine, settings, month, day, mailer=mailer, now=now, tell=tell
+        ),
+        retry=lambda: jobs.retry_due(engine, settings, mailer=mailer, now=now, tell=tell),
         now=now,
         log=log,
     )
+    serve(service)

@@ -90,10 +90,13 @@ class CenterSummary:
     waivers_signed_in_month: int = 0
     cear_referrals_due: int = 0
     limit_months: Counter[str] = field(default_factory=Counter)
+    # The file's cases, in its order: what the monthly mail carried, for the audit.
+    case_numbers: list[str] = field(default_factory=list)
 
     def add(self, assessment: Assessment) -> None:
         alerts = assessment.alerts
         self.open += 1
+        self.case_numbers.append(assessment.record.case_number)
         limit = assessment.standing.limitation_date
         if limit is not None:
             self.limit_months[limit.isoformat()[:7]] += 1
@@ -110,7 +113,11 @@ class CenterSummary:
         self.cear_referrals_due += AlertKind.CEAR_REFERRAL in alerts
 
     def summary_row(self, center: str) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "limit_months"}
+        values = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("limit_months", "case_numbers")
+        }
         values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
         return {"center": center, **values}
 
