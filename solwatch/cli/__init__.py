@@ -1,7 +1,7 @@
 """The `solwatch` command: one module per command group, each parsing options, calling the
 library and printing; `main` is the console script's entry point."""
 
-from solwatch.cli import acks, admin, cases, jobs, reports
+from solwatch.cli import acks, admin, cases, jobs, reports, service
 from solwatch.cli.app import main
 
 for command in (
@@ -16,6 +16,8 @@ for command in (
     jobs.run_daily_command,
     jobs.run_monthly_command,
     jobs.serve,
+    service.status,
+    service.notices,
     acks.ack,
     acks.acks,
     acks.unack,

@@ -8,6 +8,7 @@ An event is a name (`run-started`, `run-finished`, `run-failed`, `sent`, `send-f
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -44,7 +45,8 @@ def url_secrets(url: str) -> list[str]:
             if value and any(word in name.lower() for word in SECRET_PARAMETERS)
         ]
     except ValueError:
-        return []
+        # Unparsable: whatever stands between the scheme and an @ may be a password.
+        return re.findall(r"(?<=://)[^@/]+(?=@)", url)
     return found
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint, update
+from sqlalchemy import Index, LargeBinary, UniqueConstraint, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -254,3 +255,103 @@ def job_run(
     run.finished_at = now()
     session.add(run)
     session.commit()
+
+
+NOTICE_FIELDS = (
+    "id",
+    "day",
+    "job",
+    "audience",
+    "address",
+    "role",
+    "subject",
+    "state",
+    "attempts",
+    "created_at",
+    "sent_at",
+    "last_error",
+    "next_attempt_at",
+    "cases",
+)
+
+
+def _utc(when: datetime | None) -> str | None:
+    return None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def find_notices(
+    *,
+    session: Session,
+    first: date | None = None,
+    last: date | None = None,
+    states: Sequence[str] = (),
+    address: str | None = None,
+    case_number: str | None = None,
+) -> list[dict[str, Any]]:
+    """The audit of what was mailed: each notice of the days `first` to `last` (a monthly
+    package's day is the first of its month), in `states`, to `address` (any case), carrying
+    `case_number`, oldest first, as NOTICE_FIELDS with the case numbers it carried."""
+    query = select(Notice)
+    if first is not None:
+        query = query.where(col(Notice.day) >= first)
+    if last is not None:
+        query = query.where(col(Notice.day) <= last)
+    if states:
+        query = query.where(col(Notice.state).in_(states))
+    if address is not None:
+        query = query.where(func.lower(col(Notice.address)) == address.lower())
+    if case_number is not None:
+        carried = (
+            sa_select(col(NoticeItem.id))
+            .where(
+                col(NoticeItem.case_number) == case_number,
+                col(NoticeItem.day) == col(Notice.day),
+                col(NoticeItem.audience) == col(Notice.audience),
+            )
+            .exists()
+        )
+        query = query.where(carried)
+    notices = list(session.exec(query.order_by(col(Notice.day), col(Notice.id))))
+    cases = _cases_carried({(n.day, n.audience) for n in notices}, session=session)
+    return [
+        {
+            "id": n.id,
+            "day": n.day.isoformat(),
+            "job": n.job,
+            "audience": n.audience,
+            "address": n.address,
+            "role": n.role,
+            "subject": n.subject,
+            "state": n.state,
+            "attempts": n.attempts,
+            "created_at": _utc(n.created_at),
+            "sent_at": _utc(n.sent_at),
+            "last_error": n.last_error,
+            "next_attempt_at": _utc(next_attempt(n)) if n.state in UNDELIVERED else None,
+            "cases": cases.get((n.day, n.audience), []),
+        }
+        for n in notices
+    ]
+
+
+def _cases_carried(
+    messages: set[tuple[date, str]], *, session: Session
+) -> dict[tuple[date, str], list[str]]:
+    """(day, audience) -> the case numbers that message carried, each once, in the order
+    recorded."""
+    found: dict[tuple[date, str], dict[str, None]] = {}
+    days = sorted({day for day, _ in messages})
+    audiences = sorted({audience for _, audience in messages})
+    for start in range(0, len(days), 500):
+        rows = session.execute(
+            sa_select(col(NoticeItem.day), col(NoticeItem.audience), col(NoticeItem.case_number))
+            .where(
+                col(NoticeItem.day).in_(days[start : start + 500]),
+                col(NoticeItem.audience).in_(audiences),
+            )
+            .order_by(col(NoticeItem.id))
+        )
+        for day, audience, number in rows:
+            if (day, audience) in messages:
+                found.setdefault((day, audience), {})[number] = None
+    return {key: list(numbers) for key, numbers in found.items()}

@@ -173,6 +173,26 @@ def finished_days(engine: Engine, job: str, since: date) -> set[date]:
         )
 
 
+def owed_runs(
+    engine: Engine, schedule: ScheduleSettings, moment: datetime
+) -> tuple[date | None, date | None]:
+    """What is owed at `moment`: today's daily run (its day) and last month's package (the
+    month's first day), each None when not owed."""
+    local_today = moment.astimezone(ZoneInfo(schedule.timezone)).date()
+    last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    day = owed_day(
+        moment, schedule.daily_at, schedule.timezone, finished_days(engine, DAILY, local_today)
+    )
+    month = owed_month(
+        moment,
+        schedule.daily_at,
+        schedule.cear_day,
+        schedule.timezone,
+        finished_days(engine, MONTHLY, last_month),
+    )
+    return day, month
+
+
 class Log(Protocol):
     """Where `serve` says what it does: one event, a message, a few fields."""
 
@@ -206,23 +226,9 @@ class Service:
         next tick tries again."""
         first, self.first = self.first, False
         moment = self.now()
-        schedule = self.schedule
-        local_today = moment.astimezone(ZoneInfo(schedule.timezone)).date()
-        last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        local_today = moment.astimezone(ZoneInfo(self.schedule.timezone)).date()
         try:
-            day = owed_day(
-                moment,
-                schedule.daily_at,
-                schedule.timezone,
-                finished_days(self.engine, DAILY, local_today),
-            )
-            month = owed_month(
-                moment,
-                schedule.daily_at,
-                schedule.cear_day,
-                schedule.timezone,
-                finished_days(self.engine, MONTHLY, last_month),
-            )
+            day, month = owed_runs(self.engine, self.schedule, moment)
         except Exception as error:
             self.log("tick-failed", f"cannot read the job state: {describe(error)}{self._again}")
             return

@@ -78,10 +78,10 @@ def events(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-def daily_event(name: str) -> Callable[[str], bool]:
+def daily_event(name: str, job: str = "daily") -> Callable[[str], bool]:
     def found(line: str) -> bool:
         event = json.loads(line)
-        return bool(event["event"] == name and event.get("job") == "daily")
+        return bool(event["event"] == name and event.get("job") == job)
 
     return found
 
@@ -214,3 +214,32 @@ def test_serve_logs_each_event_and_no_secret(tmp_path: Path) -> None:
         errors = [row[0] or "" for row in connection.execute("SELECT last_error FROM notices")]
     assert errors
     assert all(SECRET not in error for error in errors)
+
+
+def test_status_sees_a_running_serve_and_one_that_died(tmp_path: Path) -> None:
+    """While serve runs, status --expect-serve is healthy and names it; killed without a
+    chance to release its lock, it is reported stale (exit 3) once its heartbeat is over two
+    minutes old (the wait stood in for by dating the heartbeat back)."""
+    cli = Cli(tmp_path)
+    configure(cli, tmp_path)
+    serve = Serve(cli, "--log-format", "json")
+    try:
+        started = json.loads(serve.wait_for(lambda line: json.loads(line)["event"] == "started"))
+        serve.wait_for(daily_event("run-finished"))
+        serve.wait_for(daily_event("run-finished", "monthly"))  # cear_day 1: always owed
+        healthy = json.loads(cli("status", "--format", "json", "--expect-serve").output)
+        assert healthy["scheduler"]["holder"] == started["holder"]
+        assert healthy["scheduler"]["running"] is True
+    finally:
+        serve.process.kill()
+        serve.process.wait(timeout=30)
+        assert serve.process.stderr is not None
+        serve.process.stderr.close()
+    with sqlite3.connect(tmp_path / "cases.db") as connection:
+        connection.execute(
+            "UPDATE scheduler_lock SET heartbeat_at = datetime(heartbeat_at, '-3 minutes')"
+        )
+    dead = json.loads(cli("status", "--format", "json", code=3).output)
+    assert dead["scheduler"]["stale"] is True
+    assert dead["scheduler"]["holder"] == started["holder"]
+    assert any("has not renewed its heartbeat" in problem for problem in dead["problems"])
