@@ -100,12 +100,25 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     help="Folder for the CSV files.",
 )
 @click.option("--xlsx", is_flag=True, help="Also write a typed .xlsx twin of each CSV.")
+@click.option(
+    "--fpf",
+    is_flag=True,
+    help="Also each FP&F office's SOL report (fpf-YYYY-MM-<office>.csv), as run-monthly mails.",
+)
 @AS_OF
 @pass_app
 def export_cear_command(
-    app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
+    app: App,
+    month: str,
+    center: str | None,
+    folder: Path,
+    xlsx: bool,
+    fpf: bool,
+    as_of: str | None,
 ) -> None:
-    """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
+    """The monthly CEAR files: one CSV per Center with open cases, and a summary; with --fpf,
+    each FP&F office's SOL report too."""
+    from solwatch.notify.monthly import fpf_offices_of
     from solwatch.reports.cear import month_as_of
     from solwatch.reports.exports import export_cear
 
@@ -113,9 +126,11 @@ def export_cear_command(
         day = month_as_of(month, app.today(as_of))
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
+    if fpf and center is not None:
+        raise Failure("--fpf reports cover every Center: it cannot be combined with --center")
     centers = centers_option(center)
     with app.session() as session:
-        written, _ = export_cear(
+        written = export_cear(
             folder,
             month,
             day,
@@ -124,9 +139,10 @@ def export_cear_command(
             offices=app.offices,
             centers=centers,
             xlsx=xlsx,
+            fpf=fpf_offices_of(app.settings) if fpf else (),
         )
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
-    for path, count in written:
+    for path, count in written.written:
         click.echo(f"  {path} ({count} rows)")
 
 

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -165,6 +166,7 @@ class MonthlyReport:
     month: str
     as_of: date
     files: list[str] = field(default_factory=list)
+    offices: int = 0  # FP&F offices sent their SOL report
     recorded: int = 0
     delivery: Delivery = field(default_factory=Delivery)
     timezone: str = "UTC"
@@ -185,7 +187,8 @@ class MonthlyReport:
         where = self.files[0].rsplit("/", 1)[0] if self.files else "-"
         lines = [
             f"CEAR package for {self.month} (as of {self.as_of.isoformat()})",
-            f"  files: {len(self.files)} in {where}",
+            f"  files: {len(self.files)} in {where}"
+            + (f" (with the SOL reports of {self.offices} FP&F offices)" if self.offices else ""),
             f"  messages recorded: {self.recorded}; sent: {self.sent}; failed: {len(self.failed)}",
         ]
         return "\n".join(lines + self.delivery.lines(self.timezone, self.month))
@@ -399,14 +402,16 @@ def run_monthly(
     retry_now: bool = False,
     tell: Tell = _quiet,
 ) -> MonthlyReport:
-    """Write the month's files under `[cear] folder`/MONTH and mail each Center its own."""
+    """Write the month's files under `[cear] folder`/MONTH and mail each Center its own, and
+    each FP&F office its SOL report."""
     as_of = month_as_of(month, today)
     first, _ = month_bounds(month)
     offices = {code: route.office for code, route in settings.routing.ports.items()}
+    fpf = monthly.fpf_offices_of(settings)
     report = MonthlyReport(month, as_of, timezone=settings.schedule.timezone)
     env = template_env(settings.mail.templates_dir)
     with Session(engine) as session:
-        written, centers = export_cear(
+        files = export_cear(
             settings.cear.folder / month,
             month,
             as_of,
@@ -414,21 +419,22 @@ def run_monthly(
             session=session,
             offices=offices,
             xlsx=settings.cear.xlsx,
+            fpf=fpf,
         )
-        report.files = [str(path) for path, _ in written]
+        report.files = [str(path) for path, _ in files.written]
+        report.offices = len(fpf)
         with job_run(MONTHLY, first, now, session=session) as run:
-            report.recorded, _ = record(
-                monthly.mailings(centers, month, as_of, settings, env),
-                settings,
-                now,
-                session=session,
+            messages = chain(
+                monthly.mailings(files.centers, month, as_of, settings, env),
+                monthly.office_mailings(fpf, files.offices, month, as_of, settings, env),
             )
+            report.recorded, _ = record(messages, settings, now, session=session)
             report.delivery = send_due(
                 mailer, settings, now, session=session, retry_now=retry_now, tell=tell
             )
             report.delivery.owed = owed(MONTHLY, first, session=session)
             run.summary = json.dumps(
-                {"files": len(report.files), "recorded": report.recorded}
+                {"files": len(report.files), "offices": len(fpf), "recorded": report.recorded}
                 | report.delivery.summary()
             )
     return report

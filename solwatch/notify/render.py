@@ -31,10 +31,14 @@ from solwatch.notify.digests import Digest
 # top-level templates/ folder of the source (mapped in pyproject.toml), in a wheel as in an
 # editable checkout.
 PACKAGED = "solwatch.templates"
-TEMPLATE_NAMES = tuple(
-    f"{message}-{part}"
-    for message in ("digest", "cear")
-    for part in ("subject.txt", "body.txt", "body.html")
+TEMPLATE_NAMES = (
+    *(
+        f"{message}-{part}"
+        for message in ("digest", "cear", "fpf")
+        for part in ("subject.txt", "body.txt", "body.html")
+    ),
+    "monthly-chart.txt",  # included by the monthly bodies
+    "monthly-chart.html",
 )
 SECTION_COLORS = {
     "expired": "#f4c7c3",

@@ -9,6 +9,7 @@ order, so exporting the same month again from the same data gives the same bytes
 from __future__ import annotations
 
 import calendar
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -75,6 +76,39 @@ def cear_row(assessment: Assessment, offices: Mapping[str, str]) -> dict[str, An
 
 def file_key(center: str | None) -> str:
     return center or NO_CENTER
+
+
+@dataclass(frozen=True)
+class FpfOffice:
+    """An FP&F office as its monthly SOL report sees it: its name, the key its file is named
+    with, its ports and its mailboxes."""
+
+    name: str
+    key: str
+    ports: tuple[str, ...]
+    to: tuple[str, ...]
+
+
+def fpf_offices(ports: Mapping[str, tuple[str, tuple[str, ...]]]) -> list[FpfOffice]:
+    """The FP&F offices of the `[routing.ports]` table (port -> office name, mailboxes), each
+    with all its ports and their mailboxes, by name; each file key (the name in lower case,
+    letters and digits) is unique."""
+    by_name: dict[str, tuple[list[str], list[str]]] = {}
+    for port, (name, to) in sorted(ports.items()):
+        office_ports, mailboxes = by_name.setdefault(name, ([], []))
+        office_ports.append(port)
+        mailboxes += [address for address in to if address not in mailboxes]
+    found: list[FpfOffice] = []
+    keys: set[str] = set()
+    for name in sorted(by_name):
+        office_ports, mailboxes = by_name[name]
+        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "office"
+        key, number = base, 2
+        while key in keys:
+            key, number = f"{base}-{number}", number + 1
+        keys.add(key)
+        found.append(FpfOffice(name, key, tuple(office_ports), tuple(mailboxes)))
+    return found
 
 
 @dataclass
