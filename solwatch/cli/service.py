@@ -37,7 +37,9 @@ def status(app: App, fmt: str, expect_serve: bool) -> None:
 
     found = service_status(lambda: app.engine, app.settings, utc_now(), expect_serve=expect_serve)
     if fmt == "json":
-        click.echo(app.redact(json.dumps(found.document(), indent=2)))
+        from solwatch.notify.events import redact_values
+
+        click.echo(json.dumps(redact_values(found.document(), app.redact), indent=2))
     else:
         print_status(found, app.settings.schedule.timezone, app.redact)
     if not found.healthy:

@@ -68,6 +68,18 @@ class Redactor:
         return text
 
 
+def redact_values(value: Any, redact: Callable[[str], str]) -> Any:
+    """Every string in a JSON-like value redacted, before it is dumped: once dumped, a secret
+    with a quote or a backslash in it would no longer match itself."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {key: redact_values(item, redact) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_values(item, redact) for item in value]
+    return value
+
+
 def _utc(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -92,9 +104,9 @@ class EventLog:
     def __call__(self, event: str, message: str, **fields: Any) -> None:
         when = _utc(self.clock())
         if self.json_lines:
-            record: Mapping[str, Any] = {"time": when, "event": event, "message": message, **fields}
-            line = json.dumps(record, default=str, ensure_ascii=False)
+            record = {"time": when, "event": event, "message": message, **fields}
+            line = json.dumps(redact_values(record, self.redact), default=str, ensure_ascii=False)
         else:
-            line = f"{when} {event}: {message}"
-        self.stream.write(self.redact(line) + "\n")
+            line = self.redact(f"{when} {event}: {message}")
+        self.stream.write(line + "\n")
         self.stream.flush()

@@ -112,6 +112,11 @@ class Delivery:
             lines += [f"    {owed.line(timezone)}" for owed in self.owed]
         return lines
 
+    def owing(self, job: str, day: date, *, session: Session) -> Delivery:
+        """This delivery, with what `job` still owes for `day` once it is done."""
+        self.owed = [Owed.of(n) for n in undelivered(session=session, job=job, day=day)]
+        return self
+
     def summary(self) -> dict[str, int]:
         return {
             "sent": self.sent,
@@ -121,17 +126,10 @@ class Delivery:
         }
 
 
-@dataclass
-class DailyReport:
-    day: date
-    dry_run: bool = False
-    scanned: int = 0
-    alerts: Counter[str] = field(default_factory=Counter)
-    digests: list[Digest] = field(default_factory=list)
-    planned: int = 0
-    already: int = 0
-    delivery: Delivery = field(default_factory=Delivery)
-    timezone: str = "UTC"
+class _Outcome:
+    """What a run's report says of its sending."""
+
+    delivery: Delivery
 
     @property
     def sent(self) -> int:
@@ -143,8 +141,21 @@ class DailyReport:
 
     @property
     def delivered(self) -> bool:
-        """Nothing failed and nothing of the day is still owed: exit 0."""
+        """Nothing failed and nothing of the run's day is still owed: exit 0."""
         return not self.delivery.failed and not self.delivery.owed
+
+
+@dataclass
+class DailyReport(_Outcome):
+    day: date
+    dry_run: bool = False
+    scanned: int = 0
+    alerts: Counter[str] = field(default_factory=Counter)
+    digests: list[Digest] = field(default_factory=list)
+    planned: int = 0
+    already: int = 0
+    delivery: Delivery = field(default_factory=Delivery)
+    timezone: str = "UTC"
 
     def summary(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.alerts.items()))
@@ -162,7 +173,7 @@ class DailyReport:
 
 
 @dataclass
-class MonthlyReport:
+class MonthlyReport(_Outcome):
     month: str
     as_of: date
     files: list[str] = field(default_factory=list)
@@ -170,18 +181,6 @@ class MonthlyReport:
     recorded: int = 0
     delivery: Delivery = field(default_factory=Delivery)
     timezone: str = "UTC"
-
-    @property
-    def sent(self) -> int:
-        return self.delivery.sent
-
-    @property
-    def failed(self) -> list[str]:
-        return self.delivery.failed
-
-    @property
-    def delivered(self) -> bool:
-        return not self.delivery.failed and not self.delivery.owed
 
     def summary(self) -> str:
         where = self.files[0].rsplit("/", 1)[0] if self.files else "-"
@@ -352,10 +351,6 @@ def send_due(
     return delivery
 
 
-def owed(job: str, day: date, *, session: Session) -> list[Owed]:
-    return [Owed.of(notice) for notice in undelivered(session=session, job=job, day=day)]
-
-
 def run_daily(
     engine: Engine,
     settings: Settings,
@@ -383,8 +378,7 @@ def run_daily(
             )
             report.delivery = send_due(
                 mailer, settings, now, session=session, retry_now=retry_now, tell=tell
-            )
-            report.delivery.owed = owed(DAILY, today, session=session)
+            ).owing(DAILY, today, session=session)
             run.summary = json.dumps(
                 {"digests": len(digests), "recorded": report.planned, **report.delivery.summary()}
             )
@@ -431,8 +425,7 @@ def run_monthly(
             report.recorded, _ = record(messages, settings, now, session=session)
             report.delivery = send_due(
                 mailer, settings, now, session=session, retry_now=retry_now, tell=tell
-            )
-            report.delivery.owed = owed(MONTHLY, first, session=session)
+            ).owing(MONTHLY, first, session=session)
             run.summary = json.dumps(
                 {"files": len(report.files), "offices": len(fpf), "recorded": report.recorded}
                 | report.delivery.summary()

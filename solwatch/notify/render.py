@@ -37,7 +37,10 @@ TEMPLATE_NAMES = (
         for message in ("digest", "cear", "fpf")
         for part in ("subject.txt", "body.txt", "body.html")
     ),
-    "monthly-chart.txt",  # included by the monthly bodies
+    # Included by both monthly bodies:
+    "monthly-counts.txt",
+    "monthly-counts.html",
+    "monthly-chart.txt",
     "monthly-chart.html",
 )
 SECTION_COLORS = {

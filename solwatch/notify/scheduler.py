@@ -347,6 +347,7 @@ def serve(service: Service) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if not _acquire_patiently(service, holder, stopping):
+        log("stopped", "solwatch serve stopped before it could take the scheduler lock")
         return
 
     def beat() -> None:

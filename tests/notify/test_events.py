@@ -68,14 +68,14 @@ def test_an_error_is_described_in_one_line(error: BaseException, text: str) -> N
 def test_an_event_is_one_json_line_with_a_utc_time_and_no_secret() -> None:
     """--log-format json: one object per line; secrets masked in the message and the fields."""
     stream = io.StringIO()
-    redact = Redactor(["hunter2", *url_secrets("postgresql://u:dbpass@h/d")])
+    redact = Redactor(['hun"ter2', *url_secrets("postgresql://u:dbpass@h/d")])
     log = EventLog(
         stream,
         json_lines=True,
         redact=redact,
         clock=lambda: datetime(2026, 11, 24, 11, 0, 5, tzinfo=UTC),
     )
-    log("send-failed", "login refused: bad password hunter2", error="dbpass leaked", attempt=2)
+    log("send-failed", 'login refused: bad password hun"ter2', error="dbpass leaked", attempt=2)
     log("run-finished", "daily run finished")
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
     assert first == {

@@ -18,20 +18,26 @@ from tests.notify.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP 
 NY = "America/New_York"
 
 
-@pytest.mark.integration
-def test_each_center_gets_its_package_once(tmp_path: Path, inbox: tuple[Inbox, int]) -> None:  # noqa: F811
-    """Files are kept per month; each Center's message carries its own CSV; reruns are silent."""
-    handler, port = inbox
+def monthly_store(tmp_path: Path, port: int, routes: str = "", cear: str = "") -> Cli:
+    """The small extract in a store whose mail goes to the SMTP server on `port`, its CEAR
+    files under tmp_path/cear, with `routes` (TOML tables) and `cear` keys added."""
     cli = Cli(tmp_path)
     cli.config.write_text(
         cli.config.read_text().split("\n[", 1)[0] + "\n"
         f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
-        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\n'
-        '[routing]\nfallback = ["fallback@example.gov"]\n'
-        '[routing.centers.CEE007]\nto = ["cee7@example.gov"]\n'
+        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\n{cear}'
+        '[routing]\nfallback = ["fallback@example.gov"]\n' + routes
     )
     cli("init")
     cli("import", str(SMALL), "--as-of", "2026-11-24")
+    return cli
+
+
+@pytest.mark.integration
+def test_each_center_gets_its_package_once(tmp_path: Path, inbox: tuple[Inbox, int]) -> None:  # noqa: F811
+    """Files are kept per month; each Center's message carries its own CSV; reruns are silent."""
+    handler, port = inbox
+    cli = monthly_store(tmp_path, port, '[routing.centers.CEE007]\nto = ["cee7@example.gov"]\n')
     result = cli("run-monthly", "--as-of", "2026-11-24")
     assert "CEAR package for 2026-10 (as of 2026-10-31)" in result.output
     assert "messages recorded: 5; sent: 5; failed: 0" in result.output
@@ -134,15 +140,7 @@ def test_each_fpf_office_gets_its_sol_report(tmp_path: Path, inbox: tuple[Inbox,
     import json
 
     handler, port = inbox
-    cli = Cli(tmp_path)
-    cli.config.write_text(
-        cli.config.read_text().split("\n[", 1)[0] + "\n"
-        f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
-        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\n'
-        '[routing]\nfallback = ["fallback@example.gov"]\n' + FPF_ROUTES
-    )
-    cli("init")
-    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    cli = monthly_store(tmp_path, port, FPF_ROUTES)
     result = cli("run-monthly", "--as-of", "2026-11-24")
     assert "(with the SOL reports of 3 FP&F offices)" in result.output
     assert "messages recorded: 8; sent: 8; failed: 0" in result.output

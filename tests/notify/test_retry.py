@@ -24,6 +24,7 @@ from tests.notify.test_mail import (  # noqa: F401  (the store fixture)
     notices,
     store,
 )
+from tests.notify.test_monthly import monthly_store
 
 pytestmark = pytest.mark.integration
 AS_OF = ("--as-of", TODAY.isoformat())
@@ -99,15 +100,7 @@ def test_a_notice_left_sending_keeps_the_exit_code_at_3(store: Cli, server: Serv
 def test_run_monthly_retries_at_once_and_exits_3_while_owed(tmp_path: Path, server: Server) -> None:
     """The monthly package follows the same rule: down, exit 3 naming the five messages;
     back, the next run-monthly sends them at once."""
-    cli = Cli(tmp_path)
-    cli.config.write_text(
-        cli.config.read_text().split("\n[", 1)[0] + "\n"
-        f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {server.port}\n'
-        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\nxlsx = false\n'
-        '[routing]\nfallback = ["fallback@example.gov"]\n'
-    )
-    cli("init")
-    cli("import", str(Path(__file__).parent.parent / "data" / "small"), *AS_OF)
+    cli = monthly_store(tmp_path, server.port, cear="xlsx = false\n")
     server.down()
     failed = cli("run-monthly", *AS_OF, code=3).output
     assert "still undelivered (2026-10): 5" in failed
@@ -115,3 +108,21 @@ def test_run_monthly_retries_at_once_and_exits_3_while_owed(tmp_path: Path, serv
     sent = cli("run-monthly", *AS_OF).output
     assert "messages recorded: 0; sent: 5; failed: 0" in sent
     assert len(server.inbox.messages) == 5
+
+
+def test_an_outbox_that_cannot_be_written_stops_the_run_with_exit_3(tmp_path: Path) -> None:
+    """A file where the outbox folder should be: one failure, the rest left for the next
+    attempt, exit 3, no traceback; with the folder back, the next run sends them all."""
+    cli = Cli(tmp_path)
+    outbox = tmp_path / "outbox"
+    outbox.write_text("not a folder")
+    cli.config.write_text(cli.config.read_text() + f'[mail]\noutbox_dir = "{outbox}"\n')
+    cli("init")
+    cli("import", str(Path(__file__).parent.parent / "data" / "small"), *AS_OF)
+    failed = cli("run-daily", *AS_OF, code=3).output
+    assert f"cannot write to {outbox}" in failed
+    assert "5 other notices not tried, left for the next attempt" in failed
+    assert "still undelivered (2026-11-24): 6" in failed
+    outbox.unlink()
+    assert "sent: 6; failed: 0" in cli("run-daily", *AS_OF).output
+    assert len(list(outbox.glob("*.eml"))) == 6
