@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -41,10 +41,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from solwatch.config import ScheduleSettings, Settings
-from solwatch.notify import jobs
 from solwatch.notify.events import describe
 from solwatch.notify.ledger import DAILY, MONTHLY, JobRun, SchedulerLock
-from solwatch.notify.mailer import Mailer
+
+if TYPE_CHECKING:  # the jobs (templates, workbooks, mail) load when serve starts them
+    from solwatch.notify.jobs import Delivery
+    from solwatch.notify.mailer import Mailer
 
 LOCK = "serve"
 STALE_LOCK = timedelta(minutes=2)
@@ -203,7 +205,7 @@ class Report(Protocol):
     """What a daily or monthly run reports back."""
 
     @property
-    def delivery(self) -> jobs.Delivery: ...
+    def delivery(self) -> Delivery: ...
 
 
 @dataclass
@@ -215,7 +217,7 @@ class Service:
     schedule: ScheduleSettings
     run_daily: Callable[[date], Report]
     run_monthly: Callable[[str, date], Report]
-    retry: Callable[[], jobs.Delivery]
+    retry: Callable[[], Delivery]
     now: Callable[[], datetime]
     log: Log
     failures: Counter[str] = field(default_factory=Counter)
@@ -428,6 +430,7 @@ def run_jobs(
     """The daily job at `daily_at`, the monthly package for last month on `cear_day`, and
     retries in between, until stopped; raises SchedulerBusy if another scheduler holds the
     database. Each event goes to `log`."""
+    from solwatch.notify import jobs
 
     def tell(event: str, message: str, fields: dict[str, Any]) -> None:
         log(event, message, **fields)

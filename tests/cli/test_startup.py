@@ -58,3 +58,10 @@ def test_show_loads_the_store_but_not_mail_or_spreadsheets(cli: Cli, tmp_path: P
     )
     assert {"sqlalchemy", "sqlmodel"} <= loaded
     assert loaded & {"alembic", "jinja2", "openpyxl", "aiosmtplib", "apscheduler", "rich"} == set()
+
+
+def test_status_loads_the_store_but_not_the_jobs(cli: Cli, tmp_path: Path) -> None:
+    """`status` reads the ledger and the schedule; templates, workbooks and SMTP stay unloaded."""
+    loaded = imported("--config", str(cli.config), "status", "--format", "json", cwd=tmp_path)
+    assert {"sqlalchemy", "apscheduler"} <= loaded
+    assert loaded & {"alembic", "jinja2", "openpyxl", "aiosmtplib", "icalendar"} == set()
