@@ -276,8 +276,12 @@ class Service:
         local = moment.astimezone(ZoneInfo(self.schedule.timezone))
         hour, minute = clock_time(self.schedule.daily_at)
         due = datetime.combine(local.date(), time(hour, minute), local.tzinfo)
-        if local - due <= timedelta(minutes=1):
+        if timedelta(0) <= local - due <= timedelta(minutes=1) and (
+            job == DAILY or local.day == self.schedule.cear_day
+        ):
             return "scheduled"
+        if job == MONTHLY:
+            return f"owed since day {self.schedule.cear_day} at {self.schedule.daily_at}"
         return f"owed since {self.schedule.daily_at}"
 
     def _attempt(self, job: str, label: str, run: Callable[[], Report], moment: datetime) -> None:
