@@ -76,13 +76,24 @@ class MailSettings(_Section):
     transport: Literal["file", "smtp"] = "file"
     sender: Address = Field("solwatch@localhost", alias="from")
     outbox_dir: Path = Path("outbox")
+    # An agency's own versions of any of the mail templates; the packaged ones fill in the rest.
+    templates_dir: Path | None = None
     smtp: SmtpSettings = SmtpSettings()
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _a_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"not a folder: {str(value)!r}")
+        return value
 
 
 class ScheduleSettings(_Section):
     timezone: str = "America/New_York"
     daily_at: str = "06:00"
     cear_day: int = Field(1, ge=1, le=28)
+    # How often `serve` retries: a run that failed or was missed, and notices due for retry.
+    retry_minutes: float = Field(5.0, gt=0, le=24 * 60)
 
     @field_validator("timezone")
     @classmethod

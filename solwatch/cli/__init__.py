@@ -1,7 +1,7 @@
 """The `solwatch` command: one module per command group, each parsing options, calling the
 library and printing; `main` is the console script's entry point."""
 
-from solwatch.cli import acks, admin, cases, jobs, reports, resolutions
+from solwatch.cli import acks, admin, cases, jobs, reports, resolutions, service
 from solwatch.cli.app import main
 
 for command in (
@@ -18,6 +18,8 @@ for command in (
     jobs.run_daily_command,
     jobs.run_monthly_command,
     jobs.serve,
+    service.status,
+    service.notices,
     acks.ack,
     acks.acks,
     acks.unack,

@@ -8,16 +8,14 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from solwatch.cli.app import AS_OF, App, Failure, pass_app, utc_now
-from solwatch.cli.printing import print_at_risk
-from solwatch.core.money import dollars
-from solwatch.reports.rows import case_row
-from solwatch.store import schema
 
 
 @click.command()
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the database schema and compute any cases not yet computed."""
+    from solwatch.store import schema
+
     try:
         schema.upgrade(app.engine)
     except SQLAlchemyError as error:
@@ -33,6 +31,8 @@ def init(app: App) -> None:
 @pass_app
 def recompute(app: App) -> None:
     """Recompute every case's limitation fields (after a rules or holiday change)."""
+    from solwatch.store import schema
+
     app.require_schema()
     computed = schema.recompute(app.engine, now=utc_now(), everything=True)
     click.echo(f"Recomputed {computed} cases.")
@@ -53,7 +53,10 @@ def recompute(app: App) -> None:
 def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
     """Sample data on the configured database (default: ./solwatch.db), then the at-risk
     table and the stats."""
+    from solwatch.cli.printing import print_at_risk
+    from solwatch.core.money import dollars
     from solwatch.demo import demo_day, import_sample, write_sample
+    from solwatch.reports.rows import case_row
 
     today = app.today(as_of)
     corrections = write_sample(folder, today=today, count=count)

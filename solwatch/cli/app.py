@@ -1,30 +1,32 @@
 """What every command shares: the settings, the store and the clock, read once at the edge;
-the options several commands take; and how bad usage or bad input is reported."""
+the options several commands take; and how bad usage or bad input is reported.
+
+The command modules import the heavy libraries (the ORM, templates, spreadsheets, mail, the
+scheduler, rich) inside the commands that use them, so `solwatch --help` and the quick
+commands start fast (bench/startup.py measures it; tests/cli/test_startup.py keeps it so).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlmodel import Session
 
-from solwatch.cli.printing import stdout_console
-from solwatch.config import ConfigError, Settings, load_settings
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
-from solwatch.notify.mailer import Mailer, make_mailer
-from solwatch.store import schema
-from solwatch.store.cases import make_engine
-from solwatch.store.connection import reason, safe_url, store_failure
-from solwatch.store.locks import StoreBusy
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from solwatch.config import Settings
+    from solwatch.notify.mailer import Mailer
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3
@@ -55,11 +57,13 @@ class App:
     config_path: Path | None
     _settings: Settings | None = None
     _engine: Engine | None = None
-    out: Console = field(default_factory=lambda: stdout_console())
+    _out: Console | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from solwatch.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as error:
@@ -69,6 +73,11 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+            from solwatch.store.cases import make_engine
+            from solwatch.store.connection import safe_url
+
             url = self.settings.database.url
             try:
                 self._engine = make_engine(url)
@@ -83,6 +92,8 @@ class App:
 
     def store_failure(self, error: BaseException) -> str:
         """One line naming the store and the driver's reason: no password, no data."""
+        from solwatch.store.connection import store_failure
+
         return store_failure(error, self.settings.database.url)
 
     def close(self) -> None:
@@ -90,6 +101,15 @@ class App:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    @property
+    def out(self) -> Console:
+        """Standard output for tables (rich)."""
+        if self._out is None:
+            from solwatch.cli.printing import stdout_console
+
+            self._out = stdout_console()
+        return self._out
 
     def today(self, as_of: str | None) -> date:
         if as_of is None:
@@ -101,6 +121,10 @@ class App:
 
     def require_schema(self) -> None:
         """Stop with a clear message unless the database exists at the current schema."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from solwatch.store import schema
+
         try:
             current = schema.is_current(self.engine)
         except SQLAlchemyError as error:  # any driver error: say which database it was
@@ -114,16 +138,36 @@ class App:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session on a database that exists at the current schema."""
+        from sqlmodel import Session
+
         self.require_schema()
         with Session(self.engine) as session:
             yield session
 
     @property
     def safe_url(self) -> str:
-        return safe_url(self.engine.url)
+        """The database URL with its password and any secret query parameter masked."""
+        from solwatch.notify.events import masked_url
+
+        return masked_url(self.settings.database.url)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret solwatch knows (the SMTP password, the database URL's
+        password or secret parameters) masked."""
+        from solwatch.config import ConfigError
+        from solwatch.notify.events import Redactor, url_secrets
+
+        try:
+            password = self.settings.mail.smtp.password()
+        except ConfigError:
+            password = None
+        return Redactor([password, *url_secrets(self.settings.database.url)])(text)
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""
+        from solwatch.config import ConfigError
+        from solwatch.notify.mailer import make_mailer
+
         try:
             return make_mailer(self.settings.mail)
         except ConfigError as error:
@@ -165,16 +209,30 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except StoreBusy as error:
-            raise Failure(str(error)) from None
-        except SQLAlchemyError as error:
-            app = ctx.find_object(App)
-            message = (
-                app.store_failure(error)
-                if app is not None
-                else f"the database failed: {reason(error)}"
-            )
+        except click.ClickException:
+            raise
+        except Exception as error:
+            message = _store_failure(ctx, error)
+            if message is None:
+                raise
             raise Failure(message) from None
+
+
+def _store_failure(ctx: click.Context, error: Exception) -> str | None:
+    """The one line for a store that failed, or None if `error` is not the store's. The store
+    modules load here, on failure, so that a command that never touches the store does not
+    load them."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from solwatch.store.connection import reason
+    from solwatch.store.locks import StoreBusy
+
+    if isinstance(error, StoreBusy):
+        return str(error)
+    if not isinstance(error, SQLAlchemyError):
+        return None
+    app = ctx.find_object(App)
+    return app.store_failure(error) if app is not None else f"the database failed: {reason(error)}"
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, center_option, pass_app, utc_now
-from solwatch.cli.printing import (
-    import_progress,
-    print_at_risk,
-    print_case,
-    print_import,
-)
 from solwatch.core.alerts import AlertKind
-from solwatch.reports.exports import write_rejects
-from solwatch.reports.rows import CASE_FIELDS, case_row, step_rows, write_csv, write_json_list
-from solwatch.store.assessments import explain_case, iter_at_risk
-from solwatch.store.extract import KINDS, extract_files
-from solwatch.store.importer import import_extracts
-from solwatch.store.resolutions import Resolution
+from solwatch.store.extract import KINDS
+
+if TYPE_CHECKING:
+    from solwatch.store.resolutions import Resolution
 
 
 @click.command(name="import")
@@ -49,6 +41,11 @@ def import_(
     as_of: str | None,
 ) -> None:
     """Load extract CSV files or folders: all of it, or (with errors) none of it."""
+    from solwatch.cli.printing import import_progress, print_import
+    from solwatch.reports.exports import write_rejects
+    from solwatch.store.extract import extract_files
+    from solwatch.store.importer import import_extracts
+
     if skip_invalid and rejects is None:
         raise Failure("--skip-invalid needs --rejects FILE, so that no rejected row is lost")
     try:
@@ -93,6 +90,10 @@ def import_(
 @pass_app
 def show(app: App, case_number: str, as_of: str | None, fmt: str) -> None:
     """One case, its limitation date and how it was derived."""
+    from solwatch.cli.printing import print_case
+    from solwatch.reports.rows import case_row, step_rows
+    from solwatch.store.assessments import explain_case
+
     today = app.today(as_of)
     with app.session() as session:
         found = explain_case(case_number, today, app.settings.alerts.thresholds, session=session)
@@ -157,6 +158,10 @@ def at_risk_command(
     fmt: str,
 ) -> None:
     """Open cases with any alert, most urgent first."""
+    from solwatch.cli.printing import print_at_risk
+    from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv, write_json_list
+    from solwatch.store.assessments import iter_at_risk
+
     today = app.today(as_of)
     wanted = frozenset(AlertKind(k) for k in kinds) or None
     with app.session() as session:

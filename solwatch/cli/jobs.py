@@ -1,4 +1,8 @@
-"""The mail jobs: `run-daily` and `run-monthly` once, or `serve` them on schedule."""
+"""The mail jobs: `run-daily` and `run-monthly` once, or `serve` them on schedule.
+
+A run started by hand retries every undelivered notice at once (the backoff paces only
+`serve`), names what is still undelivered, and exits 3 while any notice of its day is.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import sys
 
 import click
 
-from solwatch.cli.app import AS_OF, EXIT_JOB_FAILED, App, Failure, pass_app, today_in, utc_now
+from solwatch.cli.app import AS_OF, EXIT_JOB_FAILED, App, Failure, pass_app, utc_now
 from solwatch.cli.printing import print_daily
 
 
@@ -15,16 +19,28 @@ from solwatch.cli.printing import print_daily
 @click.option("--dry-run", is_flag=True, help="Plan and print; record and send nothing.")
 @pass_app
 def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
-    """The daily alert job, once: digests to every Center and FP&F office with news."""
+    """The daily alert job, once: digests to every Center and FP&F office with news, and
+    every undelivered notice tried again now. Exits 3 while any notice of the day is
+    undelivered."""
     from solwatch.notify.jobs import run_daily
+    from solwatch.notify.render import TemplateProblem
 
     today = app.today(as_of)
     app.require_schema()
-    report = run_daily(
-        app.engine, app.settings, today, mailer=app.mailer(), now=utc_now, dry_run=dry_run
-    )
+    try:
+        report = run_daily(
+            app.engine,
+            app.settings,
+            today,
+            mailer=app.mailer(),
+            now=utc_now,
+            dry_run=dry_run,
+            retry_now=True,
+        )
+    except TemplateProblem as error:
+        raise Failure(f"mail template: {error}") from None
     print_daily(report)
-    if report.failed:
+    if not report.delivered:
         sys.exit(EXIT_JOB_FAILED)
 
 
@@ -33,9 +49,12 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 @AS_OF
 @pass_app
 def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
-    """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed."""
+    """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed,
+    every undelivered notice tried again now. Exits 3 while any of the month's messages is
+    undelivered."""
     from solwatch.notify.jobs import run_monthly
     from solwatch.notify.monthly import previous_month
+    from solwatch.notify.render import TemplateProblem
     from solwatch.reports.cear import month_as_of
 
     today = app.today(as_of)
@@ -45,9 +64,20 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
     app.require_schema()
-    report = run_monthly(app.engine, app.settings, month, today, mailer=app.mailer(), now=utc_now)
+    try:
+        report = run_monthly(
+            app.engine,
+            app.settings,
+            month,
+            today,
+            mailer=app.mailer(),
+            now=utc_now,
+            retry_now=True,
+        )
+    except TemplateProblem as error:
+        raise Failure(f"mail template: {error}") from None
     click.echo(report.summary())
-    if report.failed:
+    if not report.delivered:
         sys.exit(EXIT_JOB_FAILED)
 
 
@@ -57,22 +87,29 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     is_flag=True,
     help="If another serve holds the database, wait and take over when it stops.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per event on standard error: text, or one JSON object per line.",
+)
 @pass_app
-def serve(app: App, standby: bool) -> None:
+def serve(app: App, standby: bool, log_format: str) -> None:
     """Run the daily job, and the monthly CEAR package on cear_day, until stopped (SIGTERM
-    finishes the current run)."""
+    finishes the current run). A failed or missed run is tried again every retry_minutes."""
+    from solwatch.notify.events import EventLog
     from solwatch.notify.scheduler import SchedulerBusy, run_jobs
 
-    settings = app.settings
     app.require_schema()
+    log = EventLog(sys.stderr, json_lines=log_format == "json", redact=app.redact)
     try:
         run_jobs(
             app.engine,
-            settings,
+            app.settings,
             mailer=app.mailer(),
             now=utc_now,
-            today=lambda: today_in(settings.schedule.timezone),
-            log=lambda text: click.echo(text, err=True),
+            log=log,
             standby=standby,
         )
     except SchedulerBusy as error:

@@ -1,4 +1,8 @@
-"""How the commands print: the case view, the tables, the import's progress and summaries."""
+"""How the commands print: the case view, the tables, the import's progress and summaries.
+
+rich is imported by the functions that draw tables and progress bars, so a command that prints
+plain lines (`show`) does not load it.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +12,26 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from solwatch.core.centers import center_label
 from solwatch.core.dates import weekday_name
-from solwatch.core.steps import Step
-from solwatch.core.triage import CONFIRMED, CONFLICT, PENDING
-from solwatch.reports.stats import STAT_KEYS, TRIAGE_KEYS, CenterTotals
-from solwatch.store.assessments import Explained
-from solwatch.store.importer import ImportReport
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from solwatch.core.steps import Step
     from solwatch.notify.jobs import DailyReport
     from solwatch.notify.ledger import Ack
+    from solwatch.notify.status import ServiceStatus
+    from solwatch.reports.stats import CenterTotals
+    from solwatch.store.assessments import Explained
+    from solwatch.store.importer import ImportReport
 
 
 def stdout_console() -> Console:
     """Standard output; wide when it is a file or pipe, so no case number is ever cut."""
+    from rich.console import Console
+
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=200)
@@ -102,6 +107,8 @@ def print_case(row: dict[str, Any], found: Explained, today: date) -> None:
 
 
 def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"At-risk cases as of {today.isoformat()}: {len(rows)}", title_justify="left"
     )
@@ -136,6 +143,10 @@ def print_at_risk(console: Console, rows: list[dict[str, Any]], today: date) -> 
 def print_stats(
     console: Console, today: date, centers: dict[str | None, CenterTotals], total: CenterTotals
 ) -> None:
+    from rich.table import Table
+
+    from solwatch.reports.stats import STAT_KEYS, TRIAGE_KEYS
+
     rows = [*centers.items(), ("Total", total)]
     split = ("expired", "expired_uncollected", *TRIAGE_KEYS)
     for title, keys in (
@@ -160,6 +171,8 @@ def print_stats(
 
 
 def print_acks(console: Console, found: Sequence[Ack], *, everything: bool) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"Acknowledgements{' (all)' if everything else ' in force'}", title_justify="left"
     )
@@ -182,6 +195,9 @@ def print_acks(console: Console, found: Sequence[Ack], *, everything: bool) -> N
 def import_progress() -> Iterator[tuple[Callable[[str, int, int], None], Callable[[int], None]]]:
     """Progress bars on standard error while an import reads its files and computes dates
     (none when standard error is not a terminal): the import's two progress callbacks."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+
     err = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
@@ -204,6 +220,8 @@ def import_progress() -> Iterator[tuple[Callable[[str, int, int], None], Callabl
 
 def print_import(report: ImportReport) -> None:
     """Every problem on standard error, then each file's counts."""
+    from solwatch.core.triage import CONFIRMED, CONFLICT, PENDING
+
     for error in report.errors:
         click.echo(str(error), err=True)
     for file in report.files:
@@ -240,3 +258,115 @@ def print_daily(report: DailyReport) -> None:
             f"  would send: {digest.audience.name} -> {', '.join(digest.audience.to)}"
             f"{copies}: {digest.case_count} cases, {len(digest.new_reasons)} new"
         )
+
+
+def _when(stamp: str | None, timezone: str) -> str:
+    """An ISO UTC stamp from the status document, shown in the configured time zone."""
+    if stamp is None:
+        return "-"
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromisoformat(stamp).astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _run_line(job: str, run: dict[str, Any] | None, timezone: str) -> str:
+    if run is None:
+        return f"Last {job} run: none recorded"
+    counts = ", ".join(
+        f"{key.replace('_', ' ')} {run[key]}"
+        for key in ("digests", "files", "recorded", "sent", "failed", "not_tried", "undelivered")
+        if key in run
+    )
+    outcome = {
+        "finished": f"finished {_when(run['finished_at'], timezone)}",
+        "failed": f"FAILED: {run['error']}",
+        "unfinished": "not finished (running, or stopped without a word)",
+    }[run["result"]]
+    label = run["day"][:7] if job == "monthly" else run["day"]
+    return (
+        f"Last {job} run: for {label}, started {_when(run['started_at'], timezone)}, "
+        f"{outcome}" + (f"; {counts}" if counts else "")
+    )
+
+
+def print_status(found: ServiceStatus, timezone: str, redact: Callable[[str], str]) -> None:
+    """`solwatch status` as text: the verdict and its reasons first, then each part."""
+    lines = [f"solwatch status: {'healthy' if found.healthy else 'NOT HEALTHY'}"]
+    lines += [f"  - {problem}" for problem in found.problems]
+    store = found.store
+    schema = (
+        f"schema {store.get('schema_revision') or 'none'}"
+        + ("" if store.get("schema_current") else f" (current: {store.get('schema_head', '?')})")
+        if "schema_head" in store
+        else "schema unknown"
+    )
+    lines.append(f"Store: {store['url']} ({schema})")
+    for job in ("daily", "monthly"):
+        if job in found.runs:
+            lines.append(_run_line(job, found.runs[job], timezone))
+    for job, upcoming in found.next_runs.items():
+        owed = f"; owed now: {upcoming['owed']}" if upcoming["owed"] else ""
+        lines.append(f"Next {job} run: {_when(upcoming['next_at'], timezone)}{owed}")
+    scheduler = found.scheduler
+    if scheduler.get("holder"):
+        age = scheduler["heartbeat_age_seconds"]
+        state = "STALE: stopped without releasing the lock" if scheduler["stale"] else "running"
+        lines.append(f"Scheduler: {scheduler['holder']}, heartbeat {age} s ago ({state})")
+    elif scheduler:
+        lines.append(
+            "Scheduler: none holds the lock"
+            + (" (one is expected)" if scheduler["expected"] else " (run-daily by cron?)")
+        )
+    notices = found.notices
+    if notices:
+        lines.append(
+            f"Notices undelivered: {notices['undelivered']} ({notices['failed']} failed, "
+            f"{notices['pending']} pending, {notices['sending']} sending)"
+        )
+        for notice in notices["list"]:
+            error = f": {notice['last_error']}" if notice["last_error"] else ""
+            lines.append(
+                f"  {notice['day']} {notice['address']} ({notice['audience']}): "
+                f"{notice['state']}, {notice['attempts']} attempts{error}; next attempt "
+                f"{_when(notice['next_attempt_at'], timezone)}"
+            )
+        if notices["undelivered"] > len(notices["list"]):
+            lines.append("  ... the rest: `solwatch notices --state undelivered`")
+    imported = found.last_import
+    if imported is not None:
+        files = ", ".join(f"{file['path']} ({file['rows']} rows)" for file in imported["files"])
+        lines.append(
+            f"Last import: {_when(imported['started_at'], timezone)}, as of "
+            f"{imported['as_of']}: {imported['rows']} rows: {files}"
+        )
+    elif found.store.get("schema_current"):
+        lines.append("Last import: none")
+    click.echo(redact("\n".join(lines)))
+
+
+def print_notices(console: Console, found: Sequence[dict[str, Any]]) -> None:
+    """The audit as a table; the cases a notice carried are abbreviated past a few."""
+    from rich.table import Table
+
+    table = Table(title=f"Notices: {len(found)}", title_justify="left")
+    for title in ("#", "Day", "Job", "To", "Audience", "State", "Tries", "Sent", "Cases", "Error"):
+        table.add_column(title, overflow="fold")
+    for notice in found:
+        cases = notice["cases"]
+        shown = ", ".join(cases[:5]) + (f" (+{len(cases) - 5})" if len(cases) > 5 else "")
+        table.add_row(
+            str(notice["id"]),
+            notice["day"],
+            notice["job"],
+            notice["address"] + (" (cc)" if notice["role"] == "cc" else ""),
+            notice["audience"],
+            notice["state"],
+            str(notice["attempts"]),
+            notice["sent_at"] or "",
+            shown,
+            notice["last_error"] or "",
+            style="bold red" if notice["state"] == "failed" else None,
+        )
+    console.print(table)

@@ -9,12 +9,7 @@ from pathlib import Path
 import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, centers_option, pass_app
-from solwatch.cli.printing import print_stats
 from solwatch.core.dates import parse_date
-from solwatch.reports.exports import export_cear, write_bytes_file, write_csv_file
-from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
-from solwatch.reports.stats import lost_period, stats_document, tally
-from solwatch.store.assessments import assess_cases
 
 
 @click.command()
@@ -38,6 +33,10 @@ def stats(
 ) -> None:
     """Per-Center review: open, expired and their dollars, blank and wrong SOL dates, waivers
     on file, due soon, and cases lost (closed after their limit without suit) in a period."""
+    from solwatch.cli.printing import print_stats
+    from solwatch.reports.stats import lost_period, stats_document, tally
+    from solwatch.store.assessments import assess_cases
+
     today = app.today(as_of)
     try:
         end = parse_date(to_text) if to_text else None
@@ -72,6 +71,10 @@ def export() -> None:
 @pass_app
 def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     """Every case with its computed fields, as CSV."""
+    from solwatch.reports.exports import write_csv_file
+    from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
+    from solwatch.store.assessments import assess_cases
+
     today = app.today(as_of)
     with app.session() as session:
         rows = (
@@ -97,21 +100,37 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     help="Folder for the CSV files.",
 )
 @click.option("--xlsx", is_flag=True, help="Also write a typed .xlsx twin of each CSV.")
+@click.option(
+    "--fpf",
+    is_flag=True,
+    help="Also each FP&F office's SOL report (fpf-YYYY-MM-<office>.csv), as run-monthly mails.",
+)
 @AS_OF
 @pass_app
 def export_cear_command(
-    app: App, month: str, center: str | None, folder: Path, xlsx: bool, as_of: str | None
+    app: App,
+    month: str,
+    center: str | None,
+    folder: Path,
+    xlsx: bool,
+    fpf: bool,
+    as_of: str | None,
 ) -> None:
-    """The monthly CEAR files: one CSV per Center with open cases, and a summary."""
+    """The monthly CEAR files: one CSV per Center with open cases, and a summary; with --fpf,
+    each FP&F office's SOL report too."""
+    from solwatch.notify.monthly import fpf_offices_of
     from solwatch.reports.cear import month_as_of
+    from solwatch.reports.exports import export_cear
 
     try:
         day = month_as_of(month, app.today(as_of))
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
+    if fpf and center is not None:
+        raise Failure("--fpf reports cover every Center: it cannot be combined with --center")
     centers = centers_option(center)
     with app.session() as session:
-        written, _ = export_cear(
+        written = export_cear(
             folder,
             month,
             day,
@@ -120,9 +139,10 @@ def export_cear_command(
             offices=app.offices,
             centers=centers,
             xlsx=xlsx,
+            fpf=fpf_offices_of(app.settings) if fpf else (),
         )
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
-    for path, count in written:
+    for path, count in written.written:
         click.echo(f"  {path} ({count} rows)")
 
 
@@ -147,6 +167,7 @@ def export_ics(
 ) -> None:
     """Open cases' limitation dates as an iCalendar file, with reminders."""
     from solwatch.reports.calendar_export import calendar_of
+    from solwatch.reports.exports import write_bytes_file
     from solwatch.store.assessments import limits_within
 
     today = app.today(as_of)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
 from dateutil.relativedelta import relativedelta
+
+if TYPE_CHECKING:
+    import holidays
 
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -32,6 +35,8 @@ def add_years(start: date, years: int) -> date:
 
 @cache
 def _federal_holidays() -> holidays.HolidayBase:
+    import holidays  # on first use: the calendar data is more than a quick command needs
+
     return holidays.country_holidays("US", categories=("public",))
 
 

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 
+from jinja2 import Environment
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -14,8 +15,8 @@ from solwatch.config import Settings
 from solwatch.core.alerts import AlertKind
 from solwatch.core.assessment import Assessment
 from solwatch.notify.digests import DIGEST_KINDS, Digest, Policy, Routing, plan_digests
-from solwatch.notify.ledger import active_acks, last_sent
-from solwatch.notify.render import Mailing, render_digest, slug, template_env
+from solwatch.notify.ledger import DAILY, active_acks, last_sent
+from solwatch.notify.render import Mailing, render_digest, slug
 from solwatch.reports.calendar_export import Deadline, build_calendar
 from solwatch.store.assessments import iter_at_risk
 from solwatch.store.cases import Case
@@ -75,14 +76,15 @@ def plan(
     return digests, scanned, counted
 
 
-def mailings(digests: Iterable[Digest]) -> Iterator[Mailing]:
+def mailings(digests: Iterable[Digest], env: Environment) -> Iterator[Mailing]:
     """Each digest rendered, to its audience with the escalation copies, carrying its new
-    items; it supersedes the audience's older unsent digests."""
-    env = template_env()
+    items and listing the rest of its lines; it supersedes the audience's older unsent
+    digests."""
     for digest in digests:
         audience = digest.audience
         yield Mailing(
             render_digest(digest, env),
+            job=DAILY,
             day=digest.day,
             audience=audience.key,
             audience_name=audience.name,
@@ -91,6 +93,7 @@ def mailings(digests: Iterable[Digest]) -> Iterator[Mailing]:
             attachments=tuple(_calendar_attachment(digest)),
             carried={section.key: section.count for section in digest.sections},
             items=digest.new_reasons,
+            listed=digest.listed_reasons,
             supersede=True,
         )
 

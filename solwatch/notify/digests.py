@@ -133,6 +133,8 @@ class Digest:
     cc: tuple[str, ...]
     new_reasons: tuple[tuple[str, str], ...]  # (case number, reason) new for this audience
     case_count: int  # a fraud case can be in its own section and in the fallback's
+    # (case number, reason) of the lines shown that are not news: kept for the audit.
+    listed_reasons: tuple[tuple[str, str], ...] = ()
 
     def count(self, key: str) -> int:
         return sum(s.count for s in self.sections if s.key == key)
@@ -150,6 +152,7 @@ class _Draft:
     audience: Audience
     sections: dict[str, _Tally] = field(default_factory=dict)
     new: list[tuple[str, str]] = field(default_factory=list)
+    listed: list[tuple[str, str]] = field(default_factory=list)
     escalate: bool = False
     cases: int = 0
 
@@ -423,6 +426,9 @@ def plan_digests(
                 tally.uncollected_cents += record.uncollected_cents or 0
                 if len(tally.lines) < LINES_PER_SECTION:
                     tally.lines.append(replace(part.line, new=bool(fresh)))
+                    draft.listed += [
+                        (record.case_number, r) for r in part.reasons if r not in fresh
+                    ]
     digests = []
     for draft in drafts.values():
         if not draft.new:
@@ -437,6 +443,16 @@ def plan_digests(
             if draft.escalate
             else ()
         )
-        digests.append(Digest(draft.audience, today, sections, cc, tuple(draft.new), draft.cases))
+        digests.append(
+            Digest(
+                draft.audience,
+                today,
+                sections,
+                cc,
+                tuple(draft.new),
+                draft.cases,
+                tuple(draft.listed),
+            )
+        )
     digests.sort(key=lambda d: (d.audience.kind != "center", d.audience.key))
     return digests

@@ -13,15 +13,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
 from solwatch.notify import daily, monthly
 from solwatch.notify.digests import Digest
 from solwatch.notify.ledger import (
+    DAILY,
     FAILED,
+    MONTHLY,
     NOTICE_KEY,
     PENDING,
     SENDING,
@@ -31,19 +36,118 @@ from solwatch.notify.ledger import (
     NoticeItem,
     backoff,
     claim,
+    defer,
     job_run,
+    next_attempt,
+    undelivered,
 )
-from solwatch.notify.mailer import Mailer, MailError
-from solwatch.notify.render import Mailing, build_message, slug
+from solwatch.notify.mailer import Mailer, MailError, TransportFailure
+from solwatch.notify.render import Mailing, build_message, slug, template_env
 from solwatch.reports.cear import month_as_of, month_bounds
 from solwatch.reports.exports import export_cear
 from solwatch.store.cases import insert_new
 
 Clock = Callable[[], datetime]
+NOT_TRIED = "not tried: "  # how a notice left for later after a transport failure says why
+# Told of each send as it happens (`serve` logs them): event name, message, fields.
+Tell = Callable[[str, str, dict[str, Any]], None]
+
+
+def _quiet(event: str, message: str, fields: dict[str, Any]) -> None:
+    """The default: a run started by hand prints its summary instead."""
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A notice still undelivered after a run, and when `serve` will next try it."""
+
+    address: str
+    audience: str
+    state: str
+    attempts: int
+    error: str | None
+    next_attempt: datetime
+
+    @classmethod
+    def of(cls, notice: Notice) -> Owed:
+        return cls(
+            notice.address,
+            notice.audience,
+            notice.state,
+            notice.attempts,
+            notice.last_error,
+            next_attempt(notice),
+        )
+
+    def line(self, timezone: str) -> str:
+        when = self.next_attempt.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+        if self.state == SENDING:
+            why = "claimed by a run that has not finished (it may have stopped mid-send)"
+        elif self.state == PENDING and (self.error or "").startswith(NOT_TRIED):
+            why = "pending, not tried after the transport failure"
+        else:
+            tries = f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}"
+            why = f"{self.state}, {tries}" + (f": {self.error}" if self.error else "")
+        return f"{self.address} ({self.audience}): {why}; next automatic attempt {when}"
 
 
 @dataclass
-class DailyReport:
+class Delivery:
+    """What a run's sending did, and what it still owes."""
+
+    sent: int = 0
+    failed: list[str] = field(default_factory=list)
+    stopped: str | None = None  # the transport failure after which the run stopped trying
+    deferred: int = 0  # notices not tried after it, left for the next attempt
+    owed: list[Owed] = field(default_factory=list)  # the job's notices of its day, undelivered
+
+    def lines(self, timezone: str, day: str) -> list[str]:
+        lines = [f"  failed: {failure}" for failure in self.failed]
+        if self.stopped is not None:
+            lines.append(
+                f"  stopped sending after a transport failure: {self.deferred} other "
+                f"notice{'s' if self.deferred != 1 else ''} not tried, left for the next attempt"
+            )
+        if self.owed:
+            lines.append(f"  still undelivered ({day}): {len(self.owed)}")
+            lines += [f"    {owed.line(timezone)}" for owed in self.owed]
+        return lines
+
+    def owing(self, job: str, day: date, *, session: Session) -> Delivery:
+        """This delivery, with what `job` still owes for `day` once it is done."""
+        self.owed = [Owed.of(n) for n in undelivered(session=session, job=job, day=day)]
+        return self
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "sent": self.sent,
+            "failed": len(self.failed),
+            "not_tried": self.deferred,
+            "undelivered": len(self.owed),
+        }
+
+
+class _Outcome:
+    """What a run's report says of its sending."""
+
+    delivery: Delivery
+
+    @property
+    def sent(self) -> int:
+        return self.delivery.sent
+
+    @property
+    def failed(self) -> list[str]:
+        return self.delivery.failed
+
+    @property
+    def delivered(self) -> bool:
+        """Nothing failed and nothing of the run's day is still owed: exit 0."""
+        return not self.delivery.failed and not self.delivery.owed
+
+
+@dataclass
+class DailyReport(_Outcome):
     day: date
     dry_run: bool = False
     scanned: int = 0
@@ -51,8 +155,8 @@ class DailyReport:
     digests: list[Digest] = field(default_factory=list)
     planned: int = 0
     already: int = 0
-    sent: int = 0
-    failed: list[str] = field(default_factory=list)
+    delivery: Delivery = field(default_factory=Delivery)
+    timezone: str = "UTC"
 
     def summary(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(self.alerts.items()))
@@ -66,28 +170,28 @@ class DailyReport:
             + f"; notices recorded: {self.planned}; sent: {self.sent}; "
             f"failed: {len(self.failed)}",
         ]
-        lines += [f"  failed: {failure}" for failure in self.failed]
-        return "\n".join(lines)
+        return "\n".join(lines + self.delivery.lines(self.timezone, self.day.isoformat()))
 
 
 @dataclass
-class MonthlyReport:
+class MonthlyReport(_Outcome):
     month: str
     as_of: date
     files: list[str] = field(default_factory=list)
+    offices: int = 0  # FP&F offices sent their SOL report
     recorded: int = 0
-    sent: int = 0
-    failed: list[str] = field(default_factory=list)
+    delivery: Delivery = field(default_factory=Delivery)
+    timezone: str = "UTC"
 
     def summary(self) -> str:
         where = self.files[0].rsplit("/", 1)[0] if self.files else "-"
         lines = [
             f"CEAR package for {self.month} (as of {self.as_of.isoformat()})",
-            f"  files: {len(self.files)} in {where}",
+            f"  files: {len(self.files)} in {where}"
+            + (f" (with the SOL reports of {self.offices} FP&F offices)" if self.offices else ""),
             f"  messages recorded: {self.recorded}; sent: {self.sent}; failed: {len(self.failed)}",
         ]
-        lines += [f"  failed: {failure}" for failure in self.failed]
-        return "\n".join(lines)
+        return "\n".join(lines + self.delivery.lines(self.timezone, self.month))
 
 
 def record_notices(
@@ -102,6 +206,7 @@ def record_notices(
     for index, (address, role) in enumerate(mailing.addresses):
         notice = Notice(
             day=day,
+            job=mailing.job,
             audience=audience,
             address=address,
             role=role,
@@ -123,15 +228,22 @@ def record_notices(
         if not insert_new(connection, Notice.__table__, row, NOTICE_KEY):  # type: ignore[attr-defined]
             session.rollback()
             return False
-    for number, reason in mailing.items:
-        session.add(
-            NoticeItem(day=day, audience=audience, case_number=number, reason=reason, new=True)
+    items = [(number, reason, True) for number, reason in mailing.items]
+    items += [(number, reason, False) for number, reason in mailing.listed]
+    if items:
+        session.execute(
+            insert(NoticeItem),
+            [
+                {"day": day, "audience": audience, "case_number": n, "reason": r, "new": new}
+                for n, r, new in items
+            ],
         )
     if mailing.supersede:
         session.execute(
             update(Notice)
             .where(
                 col(Notice.audience) == audience,
+                col(Notice.job) == mailing.job,
                 col(Notice.day) < day,
                 col(Notice.state).in_([PENDING, FAILED]),
             )
@@ -156,21 +268,41 @@ def record(
 
 
 def send_due(
-    mailer: Mailer, settings: Settings, now: Clock, *, session: Session
-) -> tuple[int, list[str]]:
-    """Send every notice that is pending, due for retry, or left behind by a crashed run."""
-    candidates = session.exec(
-        select(Notice.id)
-        .where(col(Notice.state).in_([PENDING, FAILED, SENDING]))
-        .order_by(col(Notice.id))
-    ).all()
-    sent, failed = 0, []
-    for notice_id in candidates:
-        assert notice_id is not None
-        if not claim(notice_id, now(), session=session):
+    mailer: Mailer,
+    settings: Settings,
+    now: Clock,
+    *,
+    session: Session,
+    retry_now: bool = False,
+    tell: Tell = _quiet,
+) -> Delivery:
+    """Send every notice that is pending, due for retry, or left behind by a crashed run;
+    with `retry_now` (a run started by hand) every pending or failed one, whatever its backoff.
+
+    After a transport failure (the server cannot be reached, times out, refuses the login) the
+    run stops: the notices it did not try wait for the same next attempt as the failed one."""
+    candidates = [
+        notice_id
+        for notice_id in session.exec(
+            select(Notice.id)
+            .where(col(Notice.state).in_([PENDING, FAILED, SENDING]))
+            .order_by(col(Notice.id))
+        ).all()
+        if notice_id is not None
+    ]
+    delivery = Delivery()
+    for index, notice_id in enumerate(candidates):
+        if not claim(notice_id, now(), session=session, force=retry_now):
             continue
         notice = session.get(Notice, notice_id)
         assert notice is not None
+        about = {
+            "job": notice.job,
+            "day": notice.day.isoformat(),
+            "audience": notice.audience,
+            "address": notice.address,
+            "attempt": notice.attempts,
+        }
         try:
             mailer.send(
                 notice.message,
@@ -179,16 +311,44 @@ def send_due(
                 name=f"{notice.day.isoformat()}-{slug(notice.audience)}",
             )
         except MailError as error:
-            finished = now()
             notice.state, notice.last_error = FAILED, str(error)
-            notice.next_attempt_at = finished + backoff(notice.attempts)
-            failed.append(f"{notice.address} ({notice.audience}): {error}")
-        else:
-            notice.state, notice.sent_at, notice.last_error = SENT, now(), None
-            sent += 1
+            notice.next_attempt_at = now() + backoff(notice.attempts)
+            delivery.failed.append(f"{notice.address} ({notice.audience}): {error}")
+            session.add(notice)
+            session.commit()
+            tell(
+                "send-failed",
+                f"{notice.job} notice of {notice.day} to {notice.address} ({notice.audience}) "
+                f"failed: {error}",
+                {**about, "error": str(error)},
+            )
+            if isinstance(error, TransportFailure):
+                delivery.stopped = str(error)
+                delivery.deferred = defer(
+                    candidates[index + 1 :],
+                    notice.next_attempt_at,
+                    f"{NOT_TRIED}{error}",
+                    due_by=None if retry_now else now(),
+                    session=session,
+                )
+                tell(
+                    "sending-stopped",
+                    f"stopped sending after a transport failure: {delivery.deferred} other "
+                    f"notices not tried, left for the next attempt",
+                    {"not_tried": delivery.deferred, "error": str(error)},
+                )
+                break
+            continue
+        notice.state, notice.sent_at, notice.last_error = SENT, now(), None
+        delivery.sent += 1
         session.add(notice)
         session.commit()
-    return sent, failed
+        tell(
+            "sent",
+            f"{notice.job} notice of {notice.day} sent to {notice.address} ({notice.audience})",
+            about,
+        )
+    return delivery
 
 
 def run_daily(
@@ -199,35 +359,53 @@ def run_daily(
     mailer: Mailer,
     now: Clock,
     dry_run: bool = False,
+    retry_now: bool = False,
+    tell: Tell = _quiet,
 ) -> DailyReport:
-    """The whole daily job once; safe to run again the same day and to run twice at once."""
-    report = DailyReport(today, dry_run=dry_run)
+    """The whole daily job once; safe to run again the same day and to run twice at once.
+    With `retry_now` (a run started by hand) every undelivered notice is tried again at once;
+    `serve` leaves retries to their backoff."""
+    report = DailyReport(today, dry_run=dry_run, timezone=settings.schedule.timezone)
+    env = template_env(settings.mail.templates_dir)
     with Session(engine) as session:
         digests, report.scanned, report.alerts = daily.plan(settings, today, session=session)
         report.digests = digests
         if dry_run:
             return report
-        with job_run("daily", today, now, session=session) as run:
+        with job_run(DAILY, today, now, session=session) as run:
             report.planned, report.already = record(
-                daily.mailings(digests), settings, now, session=session
+                daily.mailings(digests, env), settings, now, session=session
             )
-            report.sent, report.failed = send_due(mailer, settings, now, session=session)
+            report.delivery = send_due(
+                mailer, settings, now, session=session, retry_now=retry_now, tell=tell
+            ).owing(DAILY, today, session=session)
             run.summary = json.dumps(
-                {"digests": len(digests), "sent": report.sent, "failed": len(report.failed)}
+                {"digests": len(digests), "recorded": report.planned, **report.delivery.summary()}
             )
     return report
 
 
 def run_monthly(
-    engine: Engine, settings: Settings, month: str, today: date, *, mailer: Mailer, now: Clock
+    engine: Engine,
+    settings: Settings,
+    month: str,
+    today: date,
+    *,
+    mailer: Mailer,
+    now: Clock,
+    retry_now: bool = False,
+    tell: Tell = _quiet,
 ) -> MonthlyReport:
-    """Write the month's files under `[cear] folder`/MONTH and mail each Center its own."""
+    """Write the month's files under `[cear] folder`/MONTH and mail each Center its own, and
+    each FP&F office its SOL report."""
     as_of = month_as_of(month, today)
     first, _ = month_bounds(month)
     offices = {code: route.office for code, route in settings.routing.ports.items()}
-    report = MonthlyReport(month, as_of)
+    fpf = monthly.fpf_offices_of(settings)
+    report = MonthlyReport(month, as_of, timezone=settings.schedule.timezone)
+    env = template_env(settings.mail.templates_dir)
     with Session(engine) as session:
-        written, centers = export_cear(
+        files = export_cear(
             settings.cear.folder / month,
             month,
             as_of,
@@ -235,23 +413,30 @@ def run_monthly(
             session=session,
             offices=offices,
             xlsx=settings.cear.xlsx,
+            fpf=fpf,
         )
-        report.files = [str(path) for path, _ in written]
-        with job_run("monthly", first, now, session=session) as run:
-            report.recorded, _ = record(
-                monthly.mailings(centers, month, as_of, settings), settings, now, session=session
+        report.files = [str(path) for path, _ in files.written]
+        report.offices = len(fpf)
+        with job_run(MONTHLY, first, now, session=session) as run:
+            messages = chain(
+                monthly.mailings(files.centers, month, as_of, settings, env),
+                monthly.office_mailings(fpf, files.offices, month, as_of, settings, env),
             )
-            report.sent, report.failed = send_due(mailer, settings, now, session=session)
+            report.recorded, _ = record(messages, settings, now, session=session)
+            report.delivery = send_due(
+                mailer, settings, now, session=session, retry_now=retry_now, tell=tell
+            ).owing(MONTHLY, first, session=session)
             run.summary = json.dumps(
-                {"files": len(report.files), "sent": report.sent, "failed": len(report.failed)}
+                {"files": len(report.files), "offices": len(fpf), "recorded": report.recorded}
+                | report.delivery.summary()
             )
     return report
 
 
 def retry_due(
-    engine: Engine, settings: Settings, *, mailer: Mailer, now: Clock
-) -> tuple[int, list[str]]:
+    engine: Engine, settings: Settings, *, mailer: Mailer, now: Clock, tell: Tell = _quiet
+) -> Delivery:
     """Send what is pending or due for retry, without planning: `serve` runs this between
     daily runs so a failed digest is not left waiting until the next morning."""
     with Session(engine) as session:
-        return send_due(mailer, settings, now, session=session)
+        return send_due(mailer, settings, now, session=session, tell=tell)

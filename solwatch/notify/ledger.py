@@ -3,17 +3,25 @@ job runs and the scheduler lock. Every send is recorded; every rerun is harmless
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Index, LargeBinary, UniqueConstraint, update
+from sqlalchemy import Index, LargeBinary, UniqueConstraint, func, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from solwatch.notify.events import describe
 from solwatch.store.connection import binary_order
 
 PENDING, SENDING, SENT, FAILED, SUPERSEDED = "pending", "sending", "sent", "failed", "superseded"
+# Still owed: recorded and not delivered, whatever happened to it. A superseded notice is not
+# owed: a newer message to the same audience carries its news.
+UNDELIVERED = (PENDING, SENDING, FAILED)
+DAILY, MONTHLY = "daily", "monthly"
 # A notice left "sending" this long ago belongs to a run that died mid-send: send it again
 # (at worst one repeated digest, never a lost one).
 STALE_CLAIM = timedelta(minutes=15)
@@ -29,10 +37,12 @@ class Notice(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint(*NOTICE_KEY),
         Index("ix_notices_state", "state", "next_attempt_at"),
+        Index("ix_notices_job_day", "job", "day"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    day: date
+    day: date  # the daily run's day; for the monthly package, the first day of its month
+    job: str = DAILY
     audience: str
     address: str
     role: str = "to"
@@ -49,10 +59,15 @@ class Notice(SQLModel, table=True):
 
 
 class NoticeItem(SQLModel, table=True):
-    """One reason one case was in a digest: what the digest carried."""
+    """One reason one case was in a message: what the message carried. `new` marks the news
+    that made a digest worth sending (what later digests compare against); the other cases it
+    listed, and every case of a monthly file, are kept with `new` false, for the audit."""
 
     __tablename__ = "notice_items"
-    __table_args__ = (Index("ix_notice_items_lookup", "audience", "case_number", "reason"),)
+    __table_args__ = (
+        Index("ix_notice_items_lookup", "audience", "case_number", "reason"),
+        Index("ix_notice_items_case", "case_number"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     day: date
@@ -87,6 +102,7 @@ class JobRun(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     summary: str = ""
+    error: str | None = None  # why a run that started did not finish, when it could be kept
 
 
 class SchedulerLock(SQLModel, table=True):
@@ -107,7 +123,7 @@ def last_sent(day: date, *, session: Session) -> dict[tuple[str, str, str], date
     sent to at least one of the audience's addresses."""
     sent_notices = (
         sa_select(col(Notice.day), col(Notice.audience))
-        .where(col(Notice.state) == SENT)
+        .where(col(Notice.state) == SENT, col(Notice.job) == DAILY)
         .distinct()
         .subquery()
     )
@@ -123,7 +139,7 @@ def last_sent(day: date, *, session: Session) -> dict[tuple[str, str, str], date
             (sent_notices.c.day == NoticeItem.day)
             & (sent_notices.c.audience == NoticeItem.audience),
         )
-        .where(col(NoticeItem.day) < day)
+        .where(col(NoticeItem.day) < day, col(NoticeItem.new).is_(True))
     )
     found: dict[tuple[str, str, str], date] = {}
     for audience, number, reason, when in rows:
@@ -144,22 +160,75 @@ def active_acks(day: date, *, session: Session) -> list[Ack]:
     )
 
 
-def claim(notice_id: int, now: datetime, *, session: Session) -> bool:
+def claim(notice_id: int, now: datetime, *, session: Session, force: bool = False) -> bool:
     """Take a notice for sending; False if another run has it or it needs no sending.
 
-    A conditional UPDATE: of two runs racing for one notice, exactly one gets the row.
+    A conditional UPDATE: of two runs racing for one notice, exactly one gets the row. A
+    pending or failed notice is taken once its next attempt is due, or at once with `force`
+    (a run started by hand); a claim is taken over once stale, never sooner, since the run
+    that holds it may still be sending.
     """
+    waiting = col(Notice.state).in_([PENDING, FAILED])
+    due = waiting if force else waiting & (col(Notice.next_attempt_at) <= now)
     result = session.connection().execute(
         update(Notice)
         .where(
             col(Notice.id) == notice_id,
-            ((col(Notice.state).in_([PENDING, FAILED])) & (col(Notice.next_attempt_at) <= now))
-            | ((col(Notice.state) == SENDING) & (col(Notice.claimed_at) < now - STALE_CLAIM)),
+            due | ((col(Notice.state) == SENDING) & (col(Notice.claimed_at) < now - STALE_CLAIM)),
         )
         .values(state=SENDING, claimed_at=now, attempts=col(Notice.attempts) + 1)
     )
     session.commit()
     return result.rowcount == 1
+
+
+def defer(
+    notice_ids: Sequence[int],
+    until: datetime,
+    why: str,
+    *,
+    due_by: datetime | None,
+    session: Session,
+) -> int:
+    """Leave the notices a run did not try for a later attempt: each pending or failed notice
+    among `notice_ids` that the run would have sent (all of them, or with `due_by` those due
+    by then) waits until `until`, saying why; returns how many."""
+    if not notice_ids:
+        return 0
+    waiting: list[ColumnElement[bool]] = [
+        col(Notice.id).in_(notice_ids),
+        col(Notice.state).in_([PENDING, FAILED]),
+    ]
+    if due_by is not None:
+        waiting.append(col(Notice.next_attempt_at) <= due_by)
+    deferred = (
+        session.connection()
+        .execute(update(Notice).where(*waiting).values(last_error=why, next_attempt_at=until))
+        .rowcount
+    )
+    session.commit()
+    return int(deferred)
+
+
+def next_attempt(notice: Notice) -> datetime:
+    """When an automatic retry (`serve`) may next send the notice: its backoff, or for a claim
+    left behind, the moment the claim goes stale."""
+    if notice.state == SENDING and notice.claimed_at is not None:
+        return notice.claimed_at + STALE_CLAIM
+    return notice.next_attempt_at
+
+
+def undelivered(
+    *, session: Session, job: str | None = None, day: date | None = None
+) -> list[Notice]:
+    """Notices still owed (pending, sending or failed), oldest first; only `job`'s and `day`'s
+    when given."""
+    query = select(Notice).where(col(Notice.state).in_(UNDELIVERED))
+    if job is not None:
+        query = query.where(col(Notice.job) == job)
+    if day is not None:
+        query = query.where(col(Notice.day) == day)
+    return list(session.exec(query.order_by(col(Notice.day), col(Notice.id))))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -173,11 +242,121 @@ def job_run(
     job: str, day: date, now: Callable[[], datetime], *, session: Session
 ) -> Iterator[JobRun]:
     """Record a job's run for `day`: started now, finished when the block completes. A run
-    that raises is left unfinished, so the scheduler's catch-up still owes it."""
+    that raises is left unfinished, so the scheduler still owes it; its error is kept with it
+    unless the error is the database's own (then the store cannot take it either: `serve`
+    logs it)."""
     run = JobRun(job=job, day=day, started_at=now())
     session.add(run)
     session.commit()
-    yield run
+    try:
+        yield run
+    except Exception as error:
+        session.rollback()
+        if not isinstance(error, DBAPIError):
+            run.error = describe(error)
+            session.add(run)
+            session.commit()
+        raise
     run.finished_at = now()
     session.add(run)
     session.commit()
+
+
+NOTICE_FIELDS = (
+    "id",
+    "day",
+    "job",
+    "audience",
+    "address",
+    "role",
+    "subject",
+    "state",
+    "attempts",
+    "created_at",
+    "sent_at",
+    "last_error",
+    "next_attempt_at",
+    "cases",
+)
+
+
+def _utc(when: datetime | None) -> str | None:
+    return None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def find_notices(
+    *,
+    session: Session,
+    first: date | None = None,
+    last: date | None = None,
+    states: Sequence[str] = (),
+    address: str | None = None,
+    case_number: str | None = None,
+) -> list[dict[str, Any]]:
+    """The audit of what was mailed: each notice of the days `first` to `last` (a monthly
+    package's day is the first of its month), in `states`, to `address` (any case), carrying
+    `case_number`, oldest first, as NOTICE_FIELDS with the case numbers it carried."""
+    query = select(Notice)
+    if first is not None:
+        query = query.where(col(Notice.day) >= first)
+    if last is not None:
+        query = query.where(col(Notice.day) <= last)
+    if states:
+        query = query.where(col(Notice.state).in_(states))
+    if address is not None:
+        query = query.where(func.lower(col(Notice.address)) == address.lower())
+    if case_number is not None:
+        carried = (
+            sa_select(col(NoticeItem.id))
+            .where(
+                col(NoticeItem.case_number) == case_number,
+                col(NoticeItem.day) == col(Notice.day),
+                col(NoticeItem.audience) == col(Notice.audience),
+            )
+            .exists()
+        )
+        query = query.where(carried)
+    notices = list(session.exec(query.order_by(col(Notice.day), col(Notice.id))))
+    cases = _cases_carried({(n.day, n.audience) for n in notices}, session=session)
+    return [
+        {
+            "id": n.id,
+            "day": n.day.isoformat(),
+            "job": n.job,
+            "audience": n.audience,
+            "address": n.address,
+            "role": n.role,
+            "subject": n.subject,
+            "state": n.state,
+            "attempts": n.attempts,
+            "created_at": _utc(n.created_at),
+            "sent_at": _utc(n.sent_at),
+            "last_error": n.last_error,
+            "next_attempt_at": _utc(next_attempt(n)) if n.state in UNDELIVERED else None,
+            "cases": cases.get((n.day, n.audience), []),
+        }
+        for n in notices
+    ]
+
+
+def _cases_carried(
+    messages: set[tuple[date, str]], *, session: Session
+) -> dict[tuple[date, str], list[str]]:
+    """(day, audience) -> the case numbers that message carried, each once, in the order
+    recorded."""
+    found: dict[tuple[date, str], dict[str, None]] = {}
+    days = sorted({day for day, _ in messages})
+    audiences = sorted({audience for _, audience in messages})
+    for start in range(0, len(days), 500):
+        rows = session.execute(
+            sa_select(col(NoticeItem.day), col(NoticeItem.audience), col(NoticeItem.case_number))
+            .where(
+                col(NoticeItem.day).in_(days[start : start + 500]),
+                col(NoticeItem.audience).in_(audiences),
+            )
+            .order_by(col(NoticeItem.id))
+        )
+        for day, audience, number in rows:
+            if (day, audience) in messages:
+                found.setdefault((day, audience), {})[number] = None
+    return {key: list(numbers) for key, numbers in found.items()}

@@ -17,6 +17,12 @@ class MailError(Exception):
     """A message that was not delivered; the text says why (and goes into the ledger)."""
 
 
+class TransportFailure(MailError):
+    """The way out itself failed, not one message: the server refused the connection, timed
+    out, hung up or refused the login, or the outbox folder cannot be written. Every other
+    message of the run would fail the same way, so the run stops trying."""
+
+
 class Mailer(Protocol):
     def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
         """Deliver `message` to `recipient`, or raise MailError."""
@@ -29,9 +35,12 @@ class FileMailer:
         self.folder = folder
 
     def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{name}-{recipient}")
-        write_bytes_file(self.folder / f"{safe}.eml", message)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_bytes_file(self.folder / f"{safe}.eml", message)
+        except OSError as error:
+            raise TransportFailure(f"cannot write to {self.folder}: {error.strerror}") from None
 
 
 class SmtpMailer:
@@ -46,6 +55,7 @@ class SmtpMailer:
 
     async def _send(self, message: bytes, sender: str, recipient: str) -> None:
         smtp = self.smtp
+        where = f"{smtp.host}:{smtp.port}"
         try:
             refused, _ = await aiosmtplib.send(
                 message,
@@ -59,17 +69,22 @@ class SmtpMailer:
                 password=self.password,
                 timeout=smtp.timeout_seconds,
             )
-        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError) as error:
-            raise MailError(f"cannot reach {smtp.host}:{smtp.port}: {error}") from None
         except aiosmtplib.SMTPRecipientsRefused as error:
             raise MailError(
                 "refused: "
                 + "; ".join(f"{refusal.code} {refusal.message}" for refusal in error.recipients)
             ) from None
-        except aiosmtplib.SMTPException as error:
-            raise MailError(f"{type(error).__name__}: {error}") from None
-        except OSError as error:
-            raise MailError(f"cannot reach {smtp.host}:{smtp.port}: {error}") from None
+        except aiosmtplib.SMTPAuthenticationError as error:
+            raise TransportFailure(
+                self._masked(f"{where} refused the login: {error.code} {error.message}")
+            ) from None
+        except aiosmtplib.SMTPResponseException as error:
+            # 421: the server is closing the connection; it will not take the next one either.
+            failure = TransportFailure if error.code == 421 else MailError
+            raise failure(self._masked(f"{type(error).__name__}: {error}")) from None
+        except (aiosmtplib.SMTPException, OSError) as error:
+            # Connecting, timing out, a dropped connection, TLS: the server, not the message.
+            raise TransportFailure(self._masked(f"cannot reach {where}: {error}")) from None
         if refused:
             raise MailError(
                 "refused: "
@@ -77,6 +92,10 @@ class SmtpMailer:
                     f"{address}: {code} {text}" for address, (code, text) in refused.items()
                 )
             )
+
+    def _masked(self, text: str) -> str:
+        """A server may echo what it was sent; the password never goes into the ledger."""
+        return text.replace(self.password, "***") if self.password else text
 
 
 def make_mailer(settings: MailSettings) -> Mailer:

@@ -13,14 +13,36 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 
 from solwatch.notify.digests import Digest
 
-# The top-level templates/ of a checkout (editable installs), else the copy a wheel installs
-# inside the package.
-_CHECKOUT = Path(__file__).resolve().parents[2] / "templates"
-TEMPLATES = _CHECKOUT if _CHECKOUT.is_dir() else Path(__file__).resolve().parents[1] / "templates"
+# The templates installed with solwatch: the package solwatch.templates, which is the
+# top-level templates/ folder of the source (mapped in pyproject.toml), in a wheel as in an
+# editable checkout.
+PACKAGED = "solwatch.templates"
+TEMPLATE_NAMES = (
+    *(
+        f"{message}-{part}"
+        for message in ("digest", "cear", "fpf")
+        for part in ("subject.txt", "body.txt", "body.html")
+    ),
+    # Included by both monthly bodies:
+    "monthly-counts.txt",
+    "monthly-counts.html",
+    "monthly-chart.txt",
+    "monthly-chart.html",
+)
 SECTION_COLORS = {
     "expired": "#f4c7c3",
     "expired-stale": "#fde3c8",
@@ -48,9 +70,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def template_env(folder: Path = TEMPLATES) -> Environment:
+class TemplateProblem(Exception):
+    """A template that cannot be compiled or rendered; the text names the file and line."""
+
+
+def template_env(folder: Path | None = None) -> Environment:
+    """The mail templates: those in `folder` (`[mail] templates_dir`) first, the packaged
+    ones for the rest. Every message template is compiled here, so a broken override stops the
+    job before it records anything."""
+    packaged = PackageLoader(PACKAGED, ".")
+    loader: BaseLoader = (
+        packaged if folder is None else ChoiceLoader([FileSystemLoader(folder), packaged])
+    )
     env = Environment(
-        loader=FileSystemLoader(folder),
+        loader=loader,
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -58,7 +91,24 @@ def template_env(folder: Path = TEMPLATES) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(dollars=_dollars, days=_days, oneline=_one_line)
+    for name in TEMPLATE_NAMES:
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as error:
+            raise TemplateProblem(
+                f"{error.filename or name}: line {error.lineno}: {error.message}"
+            ) from None
     return env
+
+
+def _render(env: Environment, name: str, context: Mapping[str, Any]) -> str:
+    """One template rendered; a failure (an override naming a value that does not exist)
+    names the template's file."""
+    template = env.get_template(name)
+    try:
+        return template.render(context)
+    except TemplateError as error:
+        raise TemplateProblem(f"{template.filename or name}: {error}") from None
 
 
 @dataclass(frozen=True)
@@ -70,11 +120,13 @@ class Rendered:
 
 @dataclass(frozen=True)
 class Mailing:
-    """A rendered message for one audience on one day, before it is recorded: one notice per
-    (address, role), carrying the (case number, reason) items; `carried` counts what it holds.
-    With `supersede` it carries the news of the audience's older unsent notices."""
+    """A rendered message of a job (`daily`, `monthly`) for one audience on one day, before it
+    is recorded: one notice per (address, role), carrying the (case number, reason) items that
+    are news, and listing others; `carried` counts what it holds. With `supersede` it carries
+    the news of the audience's older unsent notices."""
 
     rendered: Rendered
+    job: str
     day: date
     audience: str
     audience_name: str
@@ -83,6 +135,7 @@ class Mailing:
     attachments: tuple[tuple[str, bytes, str], ...]
     carried: dict[str, int]
     items: tuple[tuple[str, str], ...] = ()
+    listed: tuple[tuple[str, str], ...] = ()
     supersede: bool = False
 
 
@@ -97,13 +150,7 @@ def render_digest(digest: Digest, env: Environment) -> Rendered:
         "new_count": len(digest.new_reasons),
         "colors": SECTION_COLORS,
     }
-    subject = _one_line(env.get_template("digest-subject.txt").render(context))
-    context["subject"] = subject
-    return Rendered(
-        subject,
-        env.get_template("digest-body.txt").render(context),
-        env.get_template("digest-body.html").render(context),
-    )
+    return _render_three(env, "digest", context)
 
 
 def build_message(
@@ -141,12 +188,18 @@ def build_message(
     return message.as_bytes()
 
 
-def render_cear(context: Mapping[str, Any], env: Environment) -> Rendered:
-    """Subject, text and HTML of a Center's monthly CEAR message."""
-    subject = _one_line(env.get_template("cear-subject.txt").render(context))
+def render_monthly(message: str, context: Mapping[str, Any], env: Environment) -> Rendered:
+    """Subject, text and HTML of a monthly message: a Center's CEAR package (`cear`) or an
+    FP&F office's SOL report (`fpf`)."""
+    return _render_three(env, message, context)
+
+
+def _render_three(env: Environment, message: str, context: Mapping[str, Any]) -> Rendered:
+    """A message's subject (one line), then its text and HTML bodies, which may show it."""
+    subject = _one_line(_render(env, f"{message}-subject.txt", context))
     full = {**context, "subject": subject}
     return Rendered(
         subject,
-        env.get_template("cear-body.txt").render(full),
-        env.get_template("cear-body.html").render(full),
+        _render(env, f"{message}-body.txt", full),
+        _render(env, f"{message}-body.html", full),
     )

@@ -1,32 +1,45 @@
-"""`solwatch serve`: the daily job on a schedule, one scheduler per database.
+"""`solwatch serve`: the daily job and the monthly package on a schedule, one scheduler per
+database.
 
-APScheduler 3 runs the job at `daily_at` in the configured time zone, coalesced, one run at a
-time. Its memory of missed runs does not survive a restart, so on start (and on taking over,
-and after a run that failed) solwatch asks its own job_runs table whether today's run is owed
-and runs it at once if so.
+One job, the tick, does everything that touches the store, one tick at a time: at `daily_at`,
+on `cear_day` at `daily_at`, every `[schedule] retry_minutes` in between, and once at start.
+It runs whatever is owed (today's daily run once `daily_at` has passed, last month's package
+from `cear_day`: owed until a run for it finishes, as solwatch's own job_runs table says), then
+retries the notices whose backoff has run out. So a run that failed ("database is locked"
+while an import holds the store, or the database was lost) or was missed (the machine slept
+through `daily_at`) is tried again at the next tick, a few minutes later, with a log line each
+time; and a scheduler that was down, or that takes over, catches up as soon as it starts.
 
-One scheduler per database. On PostgreSQL it holds a session advisory lock on a connection of
-its own: the server releases it the moment that connection ends (the process is killed, the
-machine is lost: keepalives end the connection within about 30 seconds), so a `--standby`
-instance, polling every few seconds, takes over at once. On SQLite a row in scheduler_lock,
-renewed every 30 seconds, keeps a second `serve` out and is taken over after two minutes of
-silence. The row is kept on PostgreSQL too, to say who holds the lock.
+APScheduler computes the fire times (time zone and daylight-saving aware). One scheduler per
+database. On PostgreSQL it holds a session advisory lock on a connection of its own: the
+server releases it the moment that connection ends (the process is killed, the machine is
+lost: keepalives end the connection within about 30 seconds), so a `--standby` instance,
+polling every few seconds, takes over at once; after a lost connection it reconnects, takes
+the lock again and ticks at once. On SQLite a row in scheduler_lock, renewed every 30 seconds
+on its own thread, keeps a second `serve` out and is taken over after two minutes of silence.
+The row is kept on PostgreSQL too, to say who holds the lock.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, delete, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
@@ -34,12 +47,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from solwatch.config import Settings
-from solwatch.notify import jobs, monthly
-from solwatch.notify.ledger import JobRun, SchedulerLock
-from solwatch.notify.mailer import Mailer
+from solwatch.config import ScheduleSettings, Settings
+from solwatch.notify.events import describe
+from solwatch.notify.ledger import DAILY, MONTHLY, JobRun, SchedulerLock
 from solwatch.store.connection import reason
 from solwatch.store.locks import SERVE_LOCK
+
+if TYPE_CHECKING:  # the jobs (templates, workbooks, mail) load when serve starts them
+    from solwatch.notify.jobs import Delivery
+    from solwatch.notify.mailer import Mailer
 
 LOCK = "serve"
 STALE_LOCK = timedelta(minutes=2)
@@ -168,7 +184,6 @@ def finished_days(engine: Engine, job: str, since: date) -> set[date]:
         )
 
 
-RETRY_MINUTES = 10
 STANDBY_POLL_SECONDS = 5
 CHECK_SECONDS = 5  # how often a PostgreSQL scheduler checks its lock connection
 
@@ -317,117 +332,272 @@ def store_lock(engine: Engine, holder: str, now: Callable[[], datetime]) -> Stor
     return StoreLock(engine, holder, now)
 
 
-def serve(
-    engine: Engine,
-    *,
-    daily_at: str,
-    timezone: str,
-    run_daily: Callable[[], Any],
-    run_monthly: Callable[[], Any],
-    cear_day: int,
-    retry: Callable[[], Any],
-    now: Callable[[], datetime],
-    log: Callable[[str], None],
-    standby: bool = False,
-) -> None:
-    """Run the scheduler until SIGTERM or SIGINT; the current run finishes first.
+def owed_runs(
+    engine: Engine, schedule: ScheduleSettings, moment: datetime
+) -> tuple[date | None, date | None]:
+    """What is owed at `moment`: today's daily run (its day) and last month's package (the
+    month's first day), each None when not owed."""
+    local_today = moment.astimezone(ZoneInfo(schedule.timezone)).date()
+    last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    day = owed_day(
+        moment, schedule.daily_at, schedule.timezone, finished_days(engine, DAILY, local_today)
+    )
+    month = owed_month(
+        moment,
+        schedule.daily_at,
+        schedule.cear_day,
+        schedule.timezone,
+        finished_days(engine, MONTHLY, last_month),
+    )
+    return day, month
 
-    Between daily runs, `retry` sends failed digests again every RETRY_MINUTES minutes. With
-    `standby`, wait for the active scheduler to stop, then take over (and catch up) instead of
-    raising SchedulerBusy.
-    """
+
+class Log(Protocol):
+    """Where `serve` says what it does: one event, a message, a few fields."""
+
+    def __call__(self, event: str, message: str, **fields: Any) -> None: ...
+
+
+class Report(Protocol):
+    """What a daily or monthly run reports back."""
+
+    @property
+    def delivery(self) -> Delivery: ...
+
+
+@dataclass
+class Service:
+    """The tick, and what it remembers between ticks: how often each job has failed in a row
+    and whether this is the first tick (the catch-up)."""
+
+    engine: Engine
+    schedule: ScheduleSettings
+    run_daily: Callable[[date], Report]
+    run_monthly: Callable[[str, date], Report]
+    retry: Callable[[], Delivery]
+    now: Callable[[], datetime]
+    log: Log
+    failures: Counter[str] = field(default_factory=Counter)
+    first: bool = True
+
+    def tick(self) -> None:
+        """Run what is owed, then the retries. Never raises: a failure is logged, and the
+        next tick tries again."""
+        first, self.first = self.first, False
+        moment = self.now()
+        local_today = moment.astimezone(ZoneInfo(self.schedule.timezone)).date()
+        try:
+            day, month = owed_runs(self.engine, self.schedule, moment)
+        except Exception as error:
+            self.log("tick-failed", f"cannot read the job state: {describe(error)}{self._again}")
+            return
+        if day is not None:
+            if first:
+                self.log(
+                    "catch-up",
+                    "today's daily run is owed (the scheduler was down): running it now",
+                    job=DAILY,
+                    day=day.isoformat(),
+                )
+            self._attempt(DAILY, day.isoformat(), lambda: self.run_daily(day), moment)
+        if month is not None:
+            label = month.strftime("%Y-%m")
+            if first:
+                self.log(
+                    "catch-up",
+                    "last month's CEAR package is owed (the scheduler was down): sending it now",
+                    job=MONTHLY,
+                    day=label,
+                )
+            self._attempt(MONTHLY, label, lambda: self.run_monthly(label, local_today), moment)
+        try:
+            delivery = self.retry()
+        except Exception as error:
+            self.log("retry-failed", f"retrying notices failed: {describe(error)}{self._again}")
+            return
+        if delivery.sent or delivery.failed:
+            self.log(
+                "retried",
+                f"retried notices: sent {delivery.sent}, failed {len(delivery.failed)}"
+                + (f", {delivery.deferred} not tried" if delivery.stopped else ""),
+                **delivery.summary(),
+            )
+
+    @property
+    def _again(self) -> str:
+        return f"; trying again in {self.schedule.retry_minutes:g} minutes"
+
+    def _why(self, job: str, moment: datetime) -> str:
+        if self.failures[job]:
+            return f"attempt {self.failures[job] + 1}, after a failure"
+        local = moment.astimezone(ZoneInfo(self.schedule.timezone))
+        hour, minute = clock_time(self.schedule.daily_at)
+        due = datetime.combine(local.date(), time(hour, minute), local.tzinfo)
+        if timedelta(0) <= local - due <= timedelta(minutes=1) and (
+            job == DAILY or local.day == self.schedule.cear_day
+        ):
+            return "scheduled"
+        if job == MONTHLY:
+            return f"owed since day {self.schedule.cear_day} at {self.schedule.daily_at}"
+        return f"owed since {self.schedule.daily_at}"
+
+    def _attempt(self, job: str, label: str, run: Callable[[], Report], moment: datetime) -> None:
+        why = self._why(job, moment)
+        self.log("run-started", f"{job} run for {label} started ({why})", job=job, day=label)
+        try:
+            report = run()
+        except Exception as error:
+            self.failures[job] += 1
+            self.log(
+                "run-failed",
+                f"{job} run for {label} failed: {describe(error)}{self._again}",
+                job=job,
+                day=label,
+                error=describe(error),
+                attempt=self.failures[job],
+            )
+            return
+        self.failures[job] = 0
+        delivery = report.delivery
+        self.log(
+            "run-finished",
+            f"{job} run for {label} finished: sent {delivery.sent}, failed "
+            f"{len(delivery.failed)}, still undelivered {len(delivery.owed)}"
+            + (f" (stopped after: {delivery.stopped})" if delivery.stopped else ""),
+            job=job,
+            day=label,
+            **delivery.summary(),
+        )
+
+
+class _SchedulerEvents(logging.Handler):
+    """APScheduler's own warnings and errors, as serve events; not its note that a tick is
+    already queued behind the running one (that is how ticks wait for each other)."""
+
+    def __init__(self, log: Log) -> None:
+        super().__init__(logging.WARNING)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "maximum number of running instances" in str(record.msg):
+            return
+        self.log("scheduler", record.getMessage())
+
+
+def serve(service: Service, *, standby: bool = False) -> None:
+    """Run the scheduler until SIGTERM or SIGINT; the current tick finishes first.
+
+    Raises SchedulerBusy if another scheduler holds the database; with `standby`, waits for
+    it to stop and takes over (and catches up) instead. While the store cannot be reached or
+    written (it is locked), waits, saying so at each try."""
+    engine, schedule, log, now = service.engine, service.schedule, service.log, service.now
+    stopping = threading.Event()
     holder = holder_name()
     lock = store_lock(engine, holder, now)
-    stopping = threading.Event()
-    if not lock.take():
-        if not standby:
-            raise SchedulerBusy(lock.why)
-        _wait_for_lock(lock, stopping, log)
-        if stopping.is_set():
-            log("solwatch serve stopped")
-            return
+    zone = ZoneInfo(schedule.timezone)
     scheduler = BlockingScheduler(
-        timezone=ZoneInfo(timezone),
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        timezone=zone,
+        executors={"default": ThreadPoolExecutor(1), "heartbeat": ThreadPoolExecutor(1)},
+        # Two instances: the running tick and at most one queued behind it, so a tick due
+        # while another runs happens right after it.
+        job_defaults={"coalesce": True, "max_instances": 2, "misfire_grace_time": None},
     )
-    failed = threading.Event()
 
-    def guarded(name: str, job: Callable[[], Any]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                job()
-            except SQLAlchemyError as error:
-                failed.set()
-                log(f"the {name} run failed: {reason(error, engine.url)}; it will be run again")
+    def stop(signum: int, _frame: Any) -> None:
+        log("stopping", f"{signal.Signals(signum).name}: stopping after the current run")
+        stopping.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
 
-        return run
-
-    daily, monthly = guarded("daily", run_daily), guarded("monthly", run_monthly)
-
-    def catch_up() -> None:
-        started = now()
-        local_today = started.astimezone(ZoneInfo(timezone)).date()
-        if owed_day(started, daily_at, timezone, finished_days(engine, "daily", local_today)):
-            log("today's daily run is owed (the scheduler was down): running it now")
-            scheduler.add_job(daily, id="catch-up", replace_existing=True)
-        last_month = (local_today.replace(day=1) - timedelta(days=1)).replace(day=1)
-        if owed_month(
-            started, daily_at, cear_day, timezone, finished_days(engine, "monthly", last_month)
-        ):
-            log("last month's CEAR package is owed (the scheduler was down): sending it now")
-            scheduler.add_job(monthly, id="catch-up-monthly", replace_existing=True)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if not _take_lock(service, lock, stopping, standby=standby):
+        log("stopped", "solwatch serve stopped before it could take the scheduler lock")
+        return
 
     def beat() -> None:
-        if not lock.keep(log):
-            log("scheduler lock lost: stopping")
+        try:
+            kept = lock.keep(lambda message: log("lock", message))
+        except Exception as error:
+            log("heartbeat-failed", f"cannot renew the scheduler lock: {describe(error)}")
+            return
+        if not kept:
+            log("lock-lost", "scheduler lock lost to another serve: stopping")
             scheduler.shutdown(wait=False)
             return
-        regained = isinstance(lock, AdvisoryLock) and lock.regained
-        if regained or failed.is_set():
-            try:
-                catch_up()
-            except SQLAlchemyError:
-                return  # still unreachable: try again on the next beat
-            failed.clear()
-            if isinstance(lock, AdvisoryLock):
-                lock.regained = False
+        if isinstance(lock, AdvisoryLock) and lock.regained:
+            # Back after a lost database: what failed meanwhile is tried now, not at the next
+            # retry tick.
+            lock.regained = False
+            scheduler.add_job(service.tick, id="reconnected", replace_existing=True)
 
-    def stop(signum: int, _frame: Any) -> None:
-        log(f"{signal.Signals(signum).name}: stopping after the current run")
-        scheduler.shutdown(wait=True)
-
-    scheduler.add_job(daily, daily_trigger(daily_at, timezone), id="daily")
-    scheduler.add_job(monthly, monthly_trigger(cear_day, daily_at, timezone), id="monthly")
-    scheduler.add_job(beat, "interval", seconds=lock.interval, id="heartbeat")
-    scheduler.add_job(guarded("retry", retry), "interval", minutes=RETRY_MINUTES, id="retry")
-    catch_up()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log(f"solwatch serve: daily run at {daily_at} {timezone}; held by {holder}")
+    retry = IntervalTrigger(seconds=schedule.retry_minutes * 60, timezone=zone)
+    ticks = OrTrigger(
+        [
+            daily_trigger(schedule.daily_at, schedule.timezone),
+            monthly_trigger(schedule.cear_day, schedule.daily_at, schedule.timezone),
+            retry,
+        ]
+    )
+    scheduler.add_job(service.tick, ticks, id="tick", next_run_time=now())
+    scheduler.add_job(beat, "interval", seconds=lock.interval, id="heartbeat", executor="heartbeat")
+    events = _SchedulerEvents(log)
+    logging.getLogger("apscheduler").addHandler(events)
+    logging.getLogger("apscheduler").propagate = False
+    store = engine.url.render_as_string(hide_password=True)
+    log(
+        "started",
+        f"solwatch serve on {store}: daily run at {schedule.daily_at} {schedule.timezone}, "
+        f"CEAR package on day {schedule.cear_day}, retries every {schedule.retry_minutes:g} "
+        f"minutes; held by {holder}",
+        holder=holder,
+        store=store,
+    )
     try:
-        scheduler.start()
+        if not stopping.is_set():
+            scheduler.start()
     finally:
-        lock.release()
-        log("solwatch serve stopped")
-
-
-def _wait_for_lock(lock: StoreLock, stopping: threading.Event, log: Callable[[str], None]) -> None:
-    """Poll for the lock every STANDBY_POLL_SECONDS until it is taken or SIGTERM/SIGINT."""
-
-    def stop(signum: int, _frame: Any) -> None:
-        log(f"{signal.Signals(signum).name}: stopping the standby")
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log(f"standby: {lock.why}; taking over when it stops")
-    while not stopping.wait(STANDBY_POLL_SECONDS):
+        logging.getLogger("apscheduler").removeHandler(events)
         try:
-            if lock.take():
-                log("the active scheduler has stopped: this one takes over")
-                return
-        except SQLAlchemyError as error:
-            log(f"standby: the database is unreachable ({reason(error, lock.engine.url)})")
+            lock.release()
+            log("lock", f"scheduler lock released by {holder}")
+        except Exception as error:
+            log("lock", f"could not release the scheduler lock: {describe(error)}")
+        log("stopped", "solwatch serve stopped")
+
+
+def _take_lock(
+    service: Service, lock: StoreLock, stopping: threading.Event, *, standby: bool
+) -> bool:
+    """Take the scheduler lock; False if stopped first. While the store cannot be reached or
+    written, try again every retry interval (every STANDBY_POLL_SECONDS for a standby). If
+    another scheduler holds it: raise SchedulerBusy, or with `standby` poll every
+    STANDBY_POLL_SECONDS until it stops, then take over."""
+    log, waiting = service.log, False
+    while not stopping.is_set():
+        try:
+            taken = lock.take()
+        except Exception as error:
+            pause = STANDBY_POLL_SECONDS if standby else service.schedule.retry_minutes * 60
+            log(
+                "lock-waiting",
+                f"cannot take the scheduler lock: {reason(error, service.engine.url)}; "
+                f"trying again in {pause:g} seconds",
+            )
+            stopping.wait(pause)
+            continue
+        if taken:
+            if waiting:
+                log("takeover", "the active scheduler has stopped: this one takes over")
+            log("lock", f"scheduler lock taken by {lock.holder}", holder=lock.holder)
+            return True
+        if not standby:
+            raise SchedulerBusy(lock.why)
+        if not waiting:
+            log("standby", f"standby: {lock.why}; taking over when it stops")
+            waiting = True
+        stopping.wait(STANDBY_POLL_SECONDS)
+    return False
 
 
 def run_jobs(
@@ -436,40 +606,29 @@ def run_jobs(
     *,
     mailer: Mailer,
     now: Callable[[], datetime],
-    today: Callable[[], date],
-    log: Callable[[str], None],
+    log: Log,
     standby: bool = False,
 ) -> None:
     """The daily job at `daily_at`, the monthly package for last month on `cear_day`, and
     retries in between, until stopped; raises SchedulerBusy if another scheduler holds the
-    database (with `standby`, waits for it to stop and takes over). Each run's summary goes
-    to `log`."""
+    database (with `standby`, waits for it to stop and takes over). Each event goes to
+    `log`."""
+    from solwatch.notify import jobs
 
-    def run_today() -> None:
-        report = jobs.run_daily(engine, settings, today(), mailer=mailer, now=now)
-        log(report.summary())
+    def tell(event: str, message: str, fields: dict[str, Any]) -> None:
+        log(event, message, **fields)
 
-    def run_last_month() -> None:
-        day = today()
-        report = jobs.run_monthly(
-            engine, settings, monthly.previous_month(day), day, mailer=mailer, now=now
-        )
-        log(report.summary())
-
-    def retry() -> None:
-        sent, failed = jobs.retry_due(engine, settings, mailer=mailer, now=now)
-        if sent or failed:
-            log(f"retried: sent {sent}, failed {len(failed)}")
-
-    serve(
+    service = Service(
         engine,
-        daily_at=settings.schedule.daily_at,
-        timezone=settings.schedule.timezone,
-        run_daily=run_today,
-        run_monthly=run_last_month,
-        cear_day=settings.schedule.cear_day,
-        retry=retry,
+        settings.schedule,
+        run_daily=lambda day: jobs.run_daily(
+            engine, settings, day, mailer=mailer, now=now, tell=tell
+        ),
+        run_monthly=lambda month, day: jobs.run_monthly(
+            engine, settings, month, day, mailer=mailer, now=now, tell=tell
+        ),
+        retry=lambda: jobs.retry_due(engine, settings, mailer=mailer, now=now, tell=tell),
         now=now,
         log=log,
-        standby=standby,
     )
+    serve(service, standby=standby)

@@ -9,6 +9,7 @@ order, so exporting the same month again from the same data gives the same bytes
 from __future__ import annotations
 
 import calendar
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -80,6 +81,39 @@ def file_key(center: str | None) -> str:
     return center or NO_CENTER
 
 
+@dataclass(frozen=True)
+class FpfOffice:
+    """An FP&F office as its monthly SOL report sees it: its name, the key its file is named
+    with, its ports and its mailboxes."""
+
+    name: str
+    key: str
+    ports: tuple[str, ...]
+    to: tuple[str, ...]
+
+
+def fpf_offices(ports: Mapping[str, tuple[str, tuple[str, ...]]]) -> list[FpfOffice]:
+    """The FP&F offices of the `[routing.ports]` table (port -> office name, mailboxes), each
+    with all its ports and their mailboxes, by name; each file key (the name in lower case,
+    letters and digits) is unique."""
+    by_name: dict[str, tuple[list[str], list[str]]] = {}
+    for port, (name, to) in sorted(ports.items()):
+        office_ports, mailboxes = by_name.setdefault(name, ([], []))
+        office_ports.append(port)
+        mailboxes += [address for address in to if address not in mailboxes]
+    found: list[FpfOffice] = []
+    keys: set[str] = set()
+    for name in sorted(by_name):
+        office_ports, mailboxes = by_name[name]
+        base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "office"
+        key, number = base, 2
+        while key in keys:
+            key, number = f"{base}-{number}", number + 1
+        keys.add(key)
+        found.append(FpfOffice(name, key, tuple(office_ports), tuple(mailboxes)))
+    return found
+
+
 @dataclass
 class CenterSummary:
     open: int = 0
@@ -94,10 +128,13 @@ class CenterSummary:
     cear_referrals_due: int = 0
     limit_months: Counter[str] = field(default_factory=Counter)
     triage: ExpiredByVerdict = field(default_factory=ExpiredByVerdict)
+    # The file's cases, in its order: what the monthly mail carried, for the audit.
+    case_numbers: list[str] = field(default_factory=list)
 
     def add(self, assessment: Assessment) -> None:
         alerts = assessment.alerts
         self.triage.add(assessment)
+        self.case_numbers.append(assessment.record.case_number)
         if AlertKind.STATUS_CORRECTION_PENDING in alerts:
             return  # listed for the Center to correct the source, but not open
         self.open += 1
@@ -120,7 +157,7 @@ class CenterSummary:
         values = {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name not in ("limit_months", "triage")
+            if f.name not in ("limit_months", "triage", "case_numbers")
         }
         values["expired_uncollected"] = dollars(values.pop("expired_uncollected_cents"))
         return {"center": center, **values, **self.triage.as_dict()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +19,7 @@ from solwatch.reports.cear import (
     NO_CENTER,
     SUMMARY_FIELDS,
     CenterSummary,
+    FpfOffice,
     cear_row,
     file_key,
     month_bounds,
@@ -48,6 +50,58 @@ def write_csv_file(
     return path, count
 
 
+class _GroupFiles:
+    """One CSV per key (`<stem>-<key>.csv`), written through `.partial` twins as the cases
+    stream by, with a CenterSummary of each; memory holds counts, not cases."""
+
+    def __init__(self, folder: Path, stem: str) -> None:
+        self.folder, self.stem = folder, stem
+        self.handles: dict[str, IO[str]] = {}
+        self.writers: dict[str, CsvRows] = {}
+        self.summaries: dict[str, CenterSummary] = {}
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{self.stem}-{key}.csv"
+
+    def open(self, key: str) -> None:
+        if key not in self.writers:
+            partial = self.folder / f"{self.stem}-{key}.csv.partial"
+            self.handles[key] = partial.open("w", encoding="utf-8-sig", newline="")
+            self.writers[key] = CsvRows(self.handles[key], CEAR_FIELDS)
+            self.summaries[key] = CenterSummary()
+
+    def add(self, key: str, row: Mapping[str, Any], assessment: Assessment) -> None:
+        self.open(key)
+        self.writers[key].write(row)
+        self.summaries[key].add(assessment)
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+
+    def finish(self, order: Sequence[str], as_of: date, xlsx: bool) -> list[tuple[Path, int]]:
+        """Put each file (in `order`) in place, with its workbook twin when `xlsx`."""
+        written = []
+        for key in order:
+            path = self.path(key)
+            path.with_name(path.name + ".partial").replace(path)
+            written.append((path, self.writers[key].count))
+            if xlsx:
+                workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
+                written.append((workbook, self.writers[key].count))
+        return written
+
+
+@dataclass
+class CearFiles:
+    """What write_cear_files wrote: the files with their row counts, each Center's summary
+    (files in Center order), and each FP&F office's (in the order of `fpf`)."""
+
+    written: list[tuple[Path, int]]
+    centers: dict[str, CenterSummary]
+    offices: dict[str, CenterSummary] = field(default_factory=dict)
+
+
 def write_cear_files(
     folder: Path,
     month: str,
@@ -57,51 +111,52 @@ def write_cear_files(
     offices: Mapping[str, str],
     waivers_in_month: Mapping[str | None, int],
     xlsx: bool = False,
-) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
-    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`, each
-    with a typed `.xlsx` twin when `xlsx` (slow at scale: openpyxl writes cell by cell).
+    fpf: Sequence[FpfOffice] = (),
+) -> CearFiles:
+    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`, and
+    for each FP&F office of `fpf` its SOL report `fpf-MONTH-<office>.csv` (the same columns,
+    the open cases of its ports; written even when it has none), each with a typed `.xlsx`
+    twin when `xlsx` (slow at scale: openpyxl writes cell by cell).
 
-    `assessments` come most urgent first; each open case goes straight to its Center's file,
-    so memory holds counts, not cases. Files appear whole or not at all.
+    `assessments` come most urgent first; each open case goes straight to its Center's file
+    and its office's, so memory holds counts, not cases. Files appear whole or not at all.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    handles: dict[str, IO[str]] = {}
-    writers: dict[str, CsvRows] = {}
-    summaries: dict[str, CenterSummary] = {}
+    centers = _GroupFiles(folder, f"cear-{month}")
+    reports = _GroupFiles(folder, f"fpf-{month}")
+    office_of_port = {port: office.key for office in fpf for port in office.ports}
     try:
+        for office in fpf:
+            reports.open(office.key)
         for assessment in assessments:
             if not assessment.record.is_open:
                 continue
-            key = file_key(assessment.record.center)
-            if key not in writers:
-                partial = folder / f"cear-{month}-{key}.csv.partial"
-                handles[key] = partial.open("w", encoding="utf-8-sig", newline="")
-                writers[key] = CsvRows(handles[key], CEAR_FIELDS)
-                summaries[key] = CenterSummary()
-            writers[key].write(cear_row(assessment, offices))
-            summaries[key].add(assessment)
+            row = cear_row(assessment, offices)
+            centers.add(file_key(assessment.record.center), row, assessment)
+            office_key = office_of_port.get(assessment.record.port_code or "")
+            if office_key is not None:
+                reports.add(office_key, row, assessment)
     finally:
-        for handle in handles.values():
-            handle.close()
-    order = sorted(summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
-    written = []
+        centers.close()
+        reports.close()
+    order = sorted(centers.summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
     for key in order:
-        summaries[key].waivers_signed_in_month = waivers_in_month.get(
+        centers.summaries[key].waivers_signed_in_month = waivers_in_month.get(
             None if key == NO_CENTER else key, 0
         )
-        path = folder / f"cear-{month}-{key}.csv"
-        path.with_name(path.name + ".partial").replace(path)
-        written.append((path, writers[key].count))
-        if xlsx:
-            workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
-            written.append((workbook, writers[key].count))
-    rows = [summaries[key].summary_row(key) for key in order]
+    written = centers.finish(order, as_of, xlsx)
+    rows = [centers.summaries[key].summary_row(key) for key in order]
     summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
     written.append(summary)
     if xlsx:
         workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
         written.append((workbook, summary[1]))
-    return written, {key: summaries[key] for key in order}
+    written += reports.finish([office.key for office in fpf], as_of, xlsx)
+    return CearFiles(
+        written,
+        {key: centers.summaries[key] for key in order},
+        {office.key: reports.summaries[office.key] for office in fpf},
+    )
 
 
 def write_rejects(path: Path, rejected: Iterable[tuple[RowError, Row]]) -> None:
@@ -133,9 +188,11 @@ def export_cear(
     offices: Mapping[str, str],
     centers: Sequence[str | None] = (),
     xlsx: bool = False,
-) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
+    fpf: Sequence[FpfOffice] = (),
+) -> CearFiles:
     """The CEAR files of `month` in `folder`, from the store's open cases assessed on `as_of`
-    (only those of `centers` when given); see write_cear_files."""
+    (only those of `centers` when given), and the SOL report of each FP&F office of `fpf`;
+    see write_cear_files."""
     first, last = month_bounds(month)
     return write_cear_files(
         folder,
@@ -145,6 +202,7 @@ def export_cear(
         offices=offices,
         waivers_in_month=waivers_signed_between(first, last, session=session),
         xlsx=xlsx,
+        fpf=fpf,
     )
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 
 from solwatch.config import Settings, load_settings
 from solwatch.notify.jobs import run_daily
-from solwatch.notify.ledger import FAILED, SENDING, SENT, Notice
+from solwatch.notify.ledger import FAILED, PENDING, SENDING, SENT, Notice
 from solwatch.notify.mailer import SmtpMailer
 from tests.conftest import Cli, opened
 
@@ -189,14 +190,17 @@ def test_hostile_importer_names_are_escaped(store: Cli, inbox: tuple[Inbox, int]
 
 
 def test_a_server_that_is_down_fails_then_retries(store: Cli, inbox: tuple[Inbox, int]) -> None:
-    """Nothing is lost: failures are recorded, reported with exit 3, and retried after backoff."""
+    """Nothing is lost: the first refused connection stops the run, every notice waits for
+    the same backoff, and the automatic retry after it sends them all."""
     handler, port = inbox
     down = configure(store, free_port())
     clock = Clock(START)
     report = daily(down, clock)
-    assert (report.sent, len(report.failed)) == (0, 10)
+    assert (report.sent, len(report.failed), report.delivery.deferred) == (0, 1, 9)
     assert "cannot reach 127.0.0.1" in report.failed[0]
-    assert set(notices(down).values()) == {FAILED}
+    assert report.delivery.stopped is not None
+    assert sorted(notices(down).values()) == [FAILED] + [PENDING] * 9
+    assert {owed.next_attempt for owed in report.delivery.owed} == {START + timedelta(minutes=5)}
     up = configure(store, port)
     clock.now = START + timedelta(minutes=1)
     assert daily(up, clock).sent == 0  # not yet due for retry
@@ -207,10 +211,12 @@ def test_a_server_that_is_down_fails_then_retries(store: Cli, inbox: tuple[Inbox
 
 
 def test_the_cli_exits_3_when_a_send_fails(store: Cli) -> None:
-    """run-daily reports a failed send in its exit code."""
+    """run-daily reports a failed send in its exit code, and the notices it did not try."""
     configure(store, free_port())
     result = store("run-daily", "--as-of", TODAY.isoformat(), code=3)
-    assert "sent: 0; failed: 10" in result.output
+    assert "sent: 0; failed: 1" in result.output
+    assert "stopped sending after a transport failure: 9 other notices not tried" in result.output
+    assert "still undelivered (2026-11-24): 10" in result.output
 
 
 def test_a_refused_recipient_fails_alone(store: Cli, inbox: tuple[Inbox, int]) -> None:
@@ -227,8 +233,9 @@ def test_a_refused_recipient_fails_alone(store: Cli, inbox: tuple[Inbox, int]) -
     assert len(handler.to("CEE-Pharmaceuticals@cbp.dhs.gov")) == 1
 
 
-def test_a_hanging_server_times_out(store: Cli) -> None:
-    """A server that accepts and never answers fails within the configured timeout."""
+@contextmanager
+def hanging_listener() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A TCP port on 127.0.0.1 that accepts connections and never says a word."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -246,20 +253,32 @@ def test_a_hanging_server_times_out(store: Cli) -> None:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        settings = configure(store, listener.getsockname()[1], timeout=0.5)
-        started = time.monotonic()
-        mailer = SmtpMailer(settings.mail)
-        report = daily(settings, Clock(START), mailer)
-        assert report.sent == 0
-        assert len(report.failed) == 10
-        assert "Timed out" in report.failed[0]
-        assert time.monotonic() - started < 10 * 0.5 + 5
+        yield listener.getsockname()[1], held
     finally:
         stop.set()
         thread.join()
         for connection in held:
             connection.close()
         listener.close()
+
+
+def test_a_hanging_server_costs_one_timeout_not_one_per_notice(store: Cli) -> None:
+    """A server that accepts and never answers fails the first notice within the timeout;
+    the run stops there and leaves the other nine for the retry, saying so."""
+    with hanging_listener() as (port, held):
+        settings = configure(store, port, timeout=0.5)
+        started = time.monotonic()
+        report = daily(settings, Clock(START), SmtpMailer(settings.mail))
+        elapsed = time.monotonic() - started
+        assert len(held) == 1  # one connection, not ten
+    assert (report.sent, len(report.failed), report.delivery.deferred) == (0, 1, 9)
+    assert "Timed out" in report.failed[0]
+    assert elapsed < 0.5 + 3
+    assert "9 other notices not tried, left for the next attempt" in report.summary()
+    with opened(settings.database.url) as engine, Session(engine) as session:
+        untried = [n for n in session.exec(select(Notice)) if n.state == PENDING]
+    assert len(untried) == 9
+    assert all(n.attempts == 0 and n.last_error.startswith("not tried: ") for n in untried)  # type: ignore[union-attr]
 
 
 class CrashAfterSend:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
@@ -17,6 +18,24 @@ from tests.notify.test_mail import SMALL, Inbox, inbox  # noqa: F401  (the SMTP 
 NY = "America/New_York"
 
 
+def monthly_store(
+    tmp_path: Path, port: int, routes: str = "", cear: str = "", database_url: str | None = None
+) -> Cli:
+    """The small extract in a store (at `database_url`, else a SQLite file) whose mail goes
+    to the SMTP server on `port`, its CEAR files under tmp_path/cear, with `routes` (TOML
+    tables) and `cear` keys added."""
+    cli = Cli(tmp_path, database_url)
+    cli.config.write_text(
+        cli.config.read_text().split("\n[", 1)[0] + "\n"
+        f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\n{cear}'
+        '[routing]\nfallback = ["fallback@example.gov"]\n' + routes
+    )
+    cli("init")
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    return cli
+
+
 @pytest.mark.integration
 def test_each_center_gets_its_package_once(
     tmp_path: Path,
@@ -25,16 +44,12 @@ def test_each_center_gets_its_package_once(
 ) -> None:
     """Files are kept per month; each Center's message carries its own CSV; reruns are silent."""
     handler, port = inbox
-    cli = Cli(tmp_path, database_url)
-    cli.config.write_text(
-        cli.config.read_text().split("\n[", 1)[0] + "\n"
-        f'[mail]\ntransport = "smtp"\n[mail.smtp]\nhost = "127.0.0.1"\nport = {port}\n'
-        f'security = "none"\n[cear]\nfolder = "{tmp_path / "cear"}"\n'
-        '[routing]\nfallback = ["fallback@example.gov"]\n'
-        '[routing.centers.CEE007]\nto = ["cee7@example.gov"]\n'
+    cli = monthly_store(
+        tmp_path,
+        port,
+        '[routing.centers.CEE007]\nto = ["cee7@example.gov"]\n',
+        database_url=database_url,
     )
-    cli("init")
-    cli("import", str(SMALL), "--as-of", "2026-11-24")
     result = cli("run-monthly", "--as-of", "2026-11-24")
     assert "CEAR package for 2026-10 (as of 2026-10-31)" in result.output
     assert "messages recorded: 5; sent: 5; failed: 0" in result.output
@@ -155,3 +170,114 @@ def test_the_message_counts_the_expired_by_verdict_and_the_corrections_pending()
     assert "the data cannot tell" not in rendered.text
     assert "probably a stale status: correct the source record</td>" in rendered.html
     assert ">2 ($1,000.00)</td>" in rendered.html
+
+
+FPF_ROUTES = (
+    '[routing.ports."2704"]\noffice = "Los Angeles FP&F"\nto = ["fpf-la@example.gov"]\n'
+    '[routing.ports."2709"]\noffice = "Los Angeles FP&F"\nto = ["fpf-la@example.gov"]\n'
+    '[routing.ports."1001"]\noffice = "New York FP&F"\nto = ["fpf-ny@example.gov"]\n'
+    '[routing.ports."3001"]\noffice = "Seattle FP&F"\n'
+)
+
+
+@pytest.mark.integration
+def test_each_fpf_office_gets_its_sol_report(
+    tmp_path: Path,
+    database_url: str,
+    inbox: tuple[Inbox, int],  # noqa: F811
+) -> None:
+    """Every office under [routing.ports] gets its ports' open cases in the CEAR columns, on
+    its own file and mail, once; an office without cases still gets its (empty) report, and
+    one without a mailbox gets it through the fallback."""
+    import csv
+    import io
+    import json
+
+    handler, port = inbox
+    cli = monthly_store(tmp_path, port, FPF_ROUTES, database_url=database_url)
+    result = cli("run-monthly", "--as-of", "2026-11-24")
+    assert "(with the SOL reports of 3 FP&F offices)" in result.output
+    assert "messages recorded: 8; sent: 8; failed: 0" in result.output
+    folder = tmp_path / "cear" / "2026-10"
+    la = folder / "fpf-2026-10-los-angeles-fp-f.csv"
+    rows = list(csv.DictReader(io.StringIO(la.read_text(encoding="utf-8-sig"))))
+    cear = (folder / "cear-2026-10-CEE004.csv").read_text(encoding="utf-8-sig")
+    assert la.read_text(encoding="utf-8-sig").splitlines()[0] == cear.splitlines()[0]
+    assert {row["case_number"] for row in rows} == {"C-1", "C-4", "C-5"}  # C-3 is closed
+    assert {row["port_code"] for row in rows} == {"2704", "2709"}
+    assert (folder / "fpf-2026-10-los-angeles-fp-f.xlsx").exists()
+    seattle = (folder / "fpf-2026-10-seattle-fp-f.csv").read_text(encoding="utf-8-sig")
+    assert seattle.splitlines() == [cear.splitlines()[0]]
+    [message] = handler.to("fpf-la@example.gov")
+    assert message["Subject"] == (
+        "Los Angeles FP&F: FP&F monthly SOL report for 2026-10: 3 open, 0 past the limit, "
+        "1 due within 90 days"
+    )
+    attachment, workbook = list(message.iter_attachments())
+    assert attachment.get_filename() == la.name
+    assert attachment.get_payload(decode=True) == la.read_bytes()
+    assert workbook.get_filename() == "fpf-2026-10-los-angeles-fp-f.xlsx"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Ports: 2704, 2709" in text
+    [ny] = handler.to("fpf-ny@example.gov")
+    assert "1 open" in ny["Subject"]
+    fallback = {str(m["Subject"]) for m in handler.to("fallback@example.gov")}
+    assert (
+        "Seattle FP&F: FP&F monthly SOL report for 2026-10: 0 open, 0 past the limit, 0 due within 90 days"
+        in fallback
+    )
+    again = cli("run-monthly", "--as-of", "2026-11-25")
+    assert "messages recorded: 0; sent: 0; failed: 0" in again.output
+    assert len(handler.messages) == 8
+    audit = json.loads(cli("notices", "--case", "C-5", "--format", "json").output)
+    assert ("fpf:Los Angeles FP&F", "fpf-la@example.gov", "monthly") in {
+        (n["audience"], n["address"], n["job"]) for n in audit
+    }
+
+
+@pytest.mark.parametrize(
+    ("ports", "expected"),
+    [
+        pytest.param({}, [], id="none-configured"),
+        pytest.param(
+            {"2709": ("LA FP&F", ("la@x.gov",)), "2704": ("LA FP&F", ("la@x.gov", "la2@x.gov"))},
+            [("LA FP&F", "la-fp-f", ("2704", "2709"), ("la@x.gov", "la2@x.gov"))],
+            id="ports-of-one-office-together",
+        ),
+        pytest.param(
+            {"1001": ("NY FP&F", ()), "1002": ("NY  FP&F", ())},
+            [("NY  FP&F", "ny-fp-f", ("1002",), ()), ("NY FP&F", "ny-fp-f-2", ("1001",), ())],
+            id="file-keys-stay-unique",
+        ),
+    ],
+)
+def test_fpf_offices_are_grouped_from_the_ports(
+    ports: dict[str, tuple[str, tuple[str, ...]]], expected: list[tuple[Any, ...]]
+) -> None:
+    """One report per office name, with all its ports and mailboxes, a unique file key each."""
+    from solwatch.reports.cear import fpf_offices
+
+    assert [(o.name, o.key, o.ports, o.to) for o in fpf_offices(ports)] == expected
+
+
+def test_export_cear_writes_the_fpf_reports_on_request(tmp_path: Path) -> None:
+    """export cear --fpf adds each office's file; with --center it is refused."""
+    cli = Cli(tmp_path)
+    cli("init")
+    cli("import", str(SMALL), "--as-of", "2026-11-24")
+    output = cli(
+        "export",
+        "cear",
+        "--month",
+        "2026-10",
+        "--out",
+        str(tmp_path / "out"),
+        "--fpf",
+        "--as-of",
+        "2026-11-24",
+    ).output
+    assert "fpf-2026-10-los-angeles-fp-f.csv (2 rows)" in output  # the Cli's one port, 2704
+    assert (
+        "cannot be combined with --center"
+        in cli("export", "cear", "--month", "2026-10", "--fpf", "--center", "7", code=2).stderr
+    )

@@ -119,7 +119,7 @@ def test_a_standby_takes_over_from_a_killed_scheduler_and_sends_once(
     active = Running(active_config)
     standby: Running | None = None
     try:
-        active.wait_for("solwatch serve: daily run at 23:00")
+        active.wait_for("daily run at 23:00")
         standby = Running(standby_config, "--standby")
         standby.wait_for("standby: another solwatch serve is running on this database")
         time.sleep(1)
@@ -128,7 +128,7 @@ def test_a_standby_takes_over_from_a_killed_scheduler_and_sends_once(
         active.process.wait(timeout=10)
         assert standby.wait_for("this one takes over", timeout=60) < 60
         standby.wait_for("today's daily run is owed")
-        standby.wait_for("Daily run for", timeout=60)
+        standby.wait_for("run-finished: daily run for", timeout=60)
         refused = subprocess.run(
             [SOLWATCH, "--config", str(active_config), "serve"],
             capture_output=True,
@@ -175,13 +175,13 @@ def test_serve_survives_a_postgresql_restart(tmp_path: Path) -> None:
         )
         running = Running(config)
         try:
-            running.wait_for("solwatch serve: daily run at")
+            running.wait_for("started: solwatch serve on")
             server.stop()
             time.sleep(2)
             server.start()
             running.wait_for("lost the connection to the database")
             running.wait_for("reconnected to the database: this scheduler holds the lock again")
-            running.wait_for("Daily run for", timeout=120)
+            running.wait_for("run-finished: daily run for", timeout=120)
             assert list(outbox.glob("*.eml"))
         finally:
             code = running.stop()

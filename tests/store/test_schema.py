@@ -258,3 +258,13 @@ def test_init_gives_cases_stored_before_triage_their_verdict(
     ]
     assert cli.rows("select count(*) from history") == [(0,)]
     assert cli.rows("select count(*) from resolutions") == [(0,)]
+
+
+def test_the_head_revision_is_alembics() -> None:
+    """The quick reading of the revision files finds the one head alembic finds."""
+    from solwatch.store.schema import head_revisions
+
+    with opened("sqlite://") as engine:
+        heads = set(ScriptDirectory.from_config(_alembic(engine)).get_heads())
+    assert len(heads) == 1
+    assert head_revisions() == heads
