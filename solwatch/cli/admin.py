@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from solwatch.cli.app import AS_OF, App, Failure, pass_app, utc_now
 
@@ -14,6 +13,8 @@ from solwatch.cli.app import AS_OF, App, Failure, pass_app, utc_now
 @pass_app
 def init(app: App) -> None:
     """Create or upgrade the database schema and compute any cases not yet computed."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from solwatch.store import schema
 
     try:

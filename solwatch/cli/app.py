@@ -8,6 +8,7 @@ commands start fast (bench/startup.py measures it; tests/cli/test_startup.py kee
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -209,7 +210,7 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.ClickException:
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as error:
             message = _store_failure(ctx, error)
@@ -220,8 +221,10 @@ class _Commands(click.Group):
 
 def _store_failure(ctx: click.Context, error: Exception) -> str | None:
     """The one line for a store that failed, or None if `error` is not the store's. The store
-    modules load here, on failure, so that a command that never touches the store does not
-    load them."""
+    modules are imported here, on failure, so that a command that never touches the store
+    does not load them; if it never loaded them, the error cannot be the store's."""
+    if "sqlalchemy" not in sys.modules:
+        return None
     from sqlalchemy.exc import SQLAlchemyError
 
     from solwatch.store.connection import reason

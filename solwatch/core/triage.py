@@ -196,6 +196,8 @@ def triage(
 
 # What a later extract says about a correction staff recorded (`solwatch resolve`).
 PENDING, CONFIRMED, CONFLICT = "pending", "confirmed", "conflict"
+# The statuses a correction can record: the two that end the watch.
+CORRECTED = (Status.CLOSED, Status.SUIT_FILED)
 # The event that dates each status a correction can record.
 DATED_BY = {Status.SUIT_FILED: EventKind.SUIT_FILED, Status.CLOSED: EventKind.CLOSED}
 

@@ -21,11 +21,9 @@ from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from solwatch.core.facts import Event, Status
-from solwatch.core.triage import CONFIRMED, CONFLICT, reconcile
+from solwatch.core.triage import CONFIRMED, CONFLICT, CORRECTED, reconcile
 from solwatch.store.cases import CHILD_COLUMNS, Case, CaseChange, day, find_record, insert_many
 
-# The statuses a correction can record: the two that end the watch.
-CORRECTED = (Status.CLOSED, Status.SUIT_FILED)
 UNDONE = "undone"
 
 

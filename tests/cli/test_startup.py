@@ -11,7 +11,16 @@ import pytest
 from tests.conftest import Cli
 
 SMALL = Path(__file__).parent.parent / "data" / "small"
-HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "jinja2", "openpyxl", "aiosmtplib", "apscheduler")
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "alembic",
+    "jinja2",
+    "openpyxl",
+    "aiosmtplib",
+    "apscheduler",
+    "psycopg",
+)
 PROBE = (
     "import sys\n"
     "from solwatch.cli import main\n"
