@@ -313,7 +313,9 @@ def print_status(found: ServiceStatus, timezone: str, redact: Callable[[str], st
     if scheduler.get("holder"):
         age = scheduler["heartbeat_age_seconds"]
         state = "STALE: stopped without releasing the lock" if scheduler["stale"] else "running"
-        lines.append(f"Scheduler: {scheduler['holder']}, heartbeat {age} s ago ({state})")
+        pid = scheduler.get("advisory_lock_pid")
+        held = f"; advisory lock held by server process {pid}" if pid is not None else ""
+        lines.append(f"Scheduler: {scheduler['holder']}, heartbeat {age} s ago ({state}){held}")
     elif scheduler:
         lines.append(
             "Scheduler: none holds the lock"

@@ -5,9 +5,10 @@ the mail still owed, the last import.
 Unhealthy (exit 3) when any of these holds:
 - the store cannot be opened, or its schema is not the current one;
 - a scheduler holds the lock but its heartbeat is older than STALE_LOCK (two minutes): it
-  died without releasing the lock. With `expect_serve` (a deployment that runs `serve`), also
-  when no scheduler holds the lock at all. Without it, no lock is healthy: the jobs may be
-  run by cron;
+  died without releasing the lock. On PostgreSQL the advisory lock itself is read too: a lock
+  row whose holder no longer holds it belongs to a scheduler that stopped. With `expect_serve`
+  (a deployment that runs `serve`), also when no scheduler holds the lock at all. Without it,
+  no lock is healthy: the jobs may be run by cron;
 - when a scheduler is running or expected, today's daily run is still owed an hour after
   `daily_at`, or last month's package an hour after its time on `cear_day`;
 - the last run of a job failed and none has finished since;
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
@@ -40,6 +41,7 @@ from solwatch.notify.scheduler import (
 )
 from solwatch.store import schema
 from solwatch.store.cases import ImportRun
+from solwatch.store.locks import SERVE_LOCK
 
 OVERDUE = timedelta(hours=1)
 LISTED = 50  # undelivered notices shown one by one; the rest are counted
@@ -148,13 +150,25 @@ def _scheduler(
 ) -> bool:
     """Fill in the scheduler; True if one holds the lock (stale or not)."""
     lock = session.get(SchedulerLock, LOCK)
-    if lock is None:
+    advisory = _advisory_holder(session)
+    if lock is None and advisory.get("advisory_lock_pid") is None:
         status.scheduler = {"running": False, "expected": expect_serve}
         if expect_serve:
             status.problems.append("no `solwatch serve` holds the scheduler lock")
         return False
+    if lock is None:  # the advisory lock's holder has not written its row yet
+        status.scheduler = {
+            "running": True,
+            "expected": expect_serve,
+            "holder": "(not yet named)",
+            "heartbeat_age_seconds": 0,
+            "stale": False,
+            **advisory,
+        }
+        return True
     age = now - lock.heartbeat_at
-    stale = age > STALE_LOCK
+    released = advisory == {"advisory_lock_pid": None}
+    stale = age > STALE_LOCK or released
     status.scheduler = {
         "running": not stale,
         "expected": expect_serve,
@@ -162,14 +176,37 @@ def _scheduler(
         "heartbeat_at": _iso(lock.heartbeat_at),
         "heartbeat_age_seconds": int(age.total_seconds()),
         "stale": stale,
+        **advisory,
     }
-    if stale:
+    if released:
+        status.problems.append(
+            f"the scheduler ({lock.holder}) no longer holds the database's advisory lock: it "
+            f"stopped without removing its lock row"
+        )
+    elif stale:
         minutes = int(age.total_seconds() // 60)
         status.problems.append(
             f"the scheduler ({lock.holder}) has not renewed its heartbeat for {minutes} "
             f"minutes: it stopped without releasing its lock"
         )
     return True
+
+
+def _advisory_holder(session: Session) -> dict[str, Any]:
+    """On PostgreSQL, the server process holding serve's advisory lock (the lock itself; the
+    row only says who took it): {"advisory_lock_pid": pid or None}. Empty on other stores."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return {}
+    pid = connection.execute(
+        text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) AND objsubid = 1"
+        ),
+        {"high": SERVE_LOCK >> 32, "low": SERVE_LOCK & 0xFFFF_FFFF},
+    ).scalar()
+    return {"advisory_lock_pid": pid}
 
 
 def _notices(status: ServiceStatus, settings: Settings, *, session: Session) -> None:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session
 
-from solwatch.notify.ledger import SENT, Notice, NoticeItem, last_sent
-from solwatch.notify.scheduler import acquire
+from solwatch.notify.ledger import SENT, Notice, NoticeItem, SchedulerLock, last_sent
+from solwatch.notify.scheduler import AdvisoryLock, store_lock
 from solwatch.store.cases import make_engine
 from solwatch.store.schema import head_revisions, upgrade
-from tests.conftest import Cli
+from tests.conftest import Cli, opened
 from tests.notify.test_mail import configure, free_port
 
 SMALL = Path(__file__).parent.parent / "data" / "small"
@@ -58,7 +58,7 @@ def test_status_of_a_healthy_store_shows_each_part(small: Cli) -> None:
     [head] = head_revisions()
     assert found["store"]["schema_revision"] == head
     assert found["store"]["schema_current"] is True
-    assert found["store"]["url"].endswith("cases.db")
+    assert found["store"]["url"].split("/")[-1] == small.url.split("/")[-1]
     daily = found["runs"]["daily"]
     assert (daily["day"], daily["result"], daily["error"]) == ("2026-11-24", "finished", None)
     counts = (daily["digests"], daily["recorded"], daily["sent"], daily["undelivered"])
@@ -99,29 +99,59 @@ def test_status_exits_3_while_notices_are_undelivered(cli: Cli) -> None:
     assert "NOT HEALTHY" in cli("status", code=3).output
 
 
-def _backdate_heartbeat(database: Path, minutes: int) -> None:
-    with sqlite3.connect(database) as connection:
+def _backdate_heartbeat(url: str, minutes: int) -> None:
+    with opened(url) as engine, engine.begin() as connection:
         connection.execute(
-            "UPDATE scheduler_lock SET heartbeat_at = ?",
-            ((datetime.now(UTC) - timedelta(minutes=minutes)).strftime("%Y-%m-%d %H:%M:%S.%f"),),
+            update(SchedulerLock).values(
+                heartbeat_at=datetime.now(UTC) - timedelta(minutes=minutes)
+            )
         )
 
 
-def test_status_exits_3_on_a_stale_heartbeat(up_to_date: Cli, tmp_path: Path) -> None:
+def test_status_exits_3_on_a_stale_heartbeat(up_to_date: Cli) -> None:
     """A scheduler holding the lock with a fresh heartbeat is healthy; once its heartbeat is
     more than two minutes old (it died without releasing the lock) status exits 3."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'cases.db'}")
-    acquire(engine, "ops-host pid 4242 (0000)", datetime.now(UTC))
-    fresh = status(up_to_date, "--expect-serve")
-    assert fresh["scheduler"]["running"] is True
-    assert fresh["scheduler"]["holder"] == "ops-host pid 4242 (0000)"
-    assert 0 <= fresh["scheduler"]["heartbeat_age_seconds"] < 60
-    _backdate_heartbeat(tmp_path / "cases.db", 3)
-    stale = status(up_to_date, code=3)
+    with opened(up_to_date.url) as engine:
+        lock = store_lock(engine, "ops-host pid 4242 (0000)", lambda: datetime.now(UTC))
+        assert lock.take()
+        try:
+            fresh = status(up_to_date, "--expect-serve")
+            assert fresh["scheduler"]["running"] is True
+            assert fresh["scheduler"]["holder"] == "ops-host pid 4242 (0000)"
+            assert 0 <= fresh["scheduler"]["heartbeat_age_seconds"] < 60
+            _backdate_heartbeat(up_to_date.url, 3)
+            stale = status(up_to_date, code=3)
+        finally:
+            lock.release()
     assert stale["scheduler"]["stale"] is True
     assert stale["problems"] == [
         "the scheduler (ops-host pid 4242 (0000)) has not renewed its heartbeat for 3 minutes: "
         "it stopped without releasing its lock"
+    ]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_status_on_postgresql_reads_the_advisory_lock(up_to_date: Cli) -> None:
+    """On PostgreSQL status names the server process holding serve's advisory lock; a lock
+    row left behind by a scheduler whose connection ended (the lock went with it) exits 3,
+    fresh heartbeat or not."""
+    with opened(up_to_date.url) as engine:
+        lock = AdvisoryLock(engine, "ops-host pid 4242 (0000)", lambda: datetime.now(UTC))
+        assert lock.take()
+        try:
+            held = status(up_to_date, "--expect-serve")
+            assert held["scheduler"]["running"] is True
+            assert isinstance(held["scheduler"]["advisory_lock_pid"], int)
+            assert "advisory lock held by server process" in up_to_date("status").output
+        finally:
+            assert lock.connection is not None
+            lock.connection.close()  # the lock ends with its connection; the row stays
+    gone = status(up_to_date, code=3)
+    assert gone["scheduler"]["running"] is False
+    assert gone["scheduler"]["advisory_lock_pid"] is None
+    assert gone["problems"] == [
+        "the scheduler (ops-host pid 4242 (0000)) no longer holds the database's advisory "
+        "lock: it stopped without removing its lock row"
     ]
 
 
