@@ -137,7 +137,7 @@ def test_the_monthly_run_fires_on_cear_day_at_the_daily_hour() -> None:
 def test_the_message_counts_the_expired_by_verdict_and_the_corrections_pending() -> None:
     """The summary in the mail says how many past the limit are likely lost and how many are
     probably stale statuses, with their dollars, and how many corrections await the source."""
-    from solwatch.notify.render import render_cear, template_env
+    from solwatch.notify.render import render_monthly, template_env
     from solwatch.reports.stats import ExpiredByVerdict
 
     split = ExpiredByVerdict(
@@ -148,7 +148,8 @@ def test_the_message_counts_the_expired_by_verdict_and_the_corrections_pending()
         status_correction_pending=4,
     )
     summary = CenterSummary(open=5, expired=3, expired_uncollected_cents=3400_00, triage=split)
-    rendered = render_cear(
+    rendered = render_monthly(
+        "cear",
         {
             "center_name": "CEE007 Electronics",
             "month": "2026-11",

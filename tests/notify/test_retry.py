@@ -97,10 +97,14 @@ def test_a_notice_left_sending_keeps_the_exit_code_at_3(store: Cli, server: Serv
     assert sorted(notices(settings).values()) == [SENDING] + [SENT] * 9
 
 
-def test_run_monthly_retries_at_once_and_exits_3_while_owed(tmp_path: Path, server: Server) -> None:
+def test_run_monthly_retries_at_once_and_exits_3_while_owed(
+    tmp_path: Path,
+    database_url: str,
+    server: Server,
+) -> None:
     """The monthly package follows the same rule: down, exit 3 naming the five messages;
     back, the next run-monthly sends them at once."""
-    cli = monthly_store(tmp_path, server.port, cear="xlsx = false\n")
+    cli = monthly_store(tmp_path, server.port, cear="xlsx = false\n", database_url=database_url)
     server.down()
     failed = cli("run-monthly", *AS_OF, code=3).output
     assert "still undelivered (2026-10): 5" in failed
@@ -110,10 +114,12 @@ def test_run_monthly_retries_at_once_and_exits_3_while_owed(tmp_path: Path, serv
     assert len(server.inbox.messages) == 5
 
 
-def test_an_outbox_that_cannot_be_written_stops_the_run_with_exit_3(tmp_path: Path) -> None:
+def test_an_outbox_that_cannot_be_written_stops_the_run_with_exit_3(
+    tmp_path: Path, database_url: str
+) -> None:
     """A file where the outbox folder should be: one failure, the rest left for the next
     attempt, exit 3, no traceback; with the folder back, the next run sends them all."""
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, database_url)
     outbox = tmp_path / "outbox"
     outbox.write_text("not a folder")
     cli.config.write_text(cli.config.read_text() + f'[mail]\noutbox_dir = "{outbox}"\n')
