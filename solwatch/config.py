@@ -50,6 +50,8 @@ class _Section(BaseModel):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///solwatch.db"
+    # How long an import, or a job, waits for another import to finish writing.
+    lock_wait_seconds: float = Field(900.0, gt=0, le=86400)
 
 
 class SmtpSettings(_Section):
@@ -192,7 +194,8 @@ class Settings(_Section):
     import_: ImportSettings = Field(ImportSettings(), alias="import")
 
     def with_database(self, url: str) -> Settings:
-        return self.model_copy(update={"database": DatabaseSettings(url=url)})
+        database = self.database.model_copy(update={"url": url})
+        return self.model_copy(update={"database": database})
 
 
 def _describe(error: ValidationError, origin: str) -> str:

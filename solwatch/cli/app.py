@@ -22,6 +22,7 @@ from solwatch.core.dates import parse_date
 from solwatch.notify.mailer import Mailer, make_mailer
 from solwatch.store import schema
 from solwatch.store.cases import make_engine
+from solwatch.store.locks import StoreBusy, wait_for_writers, waiting_message
 
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3
@@ -99,6 +100,18 @@ class App:
     @property
     def safe_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
+
+    def wait_for_writers(self) -> None:
+        """Before a job writes: wait, saying so, while another import holds the store."""
+        wait = self.settings.database.lock_wait_seconds
+        try:
+            wait_for_writers(
+                self.engine,
+                wait_seconds=wait,
+                waiting=lambda: click.echo(f"solwatch: {waiting_message(wait)}", err=True),
+            )
+        except StoreBusy as error:
+            raise Failure(f"nothing was recorded or sent: {error}") from None
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""

@@ -20,6 +20,8 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 
     today = app.today(as_of)
     app.require_schema()
+    if not dry_run:
+        app.wait_for_writers()
     report = run_daily(
         app.engine, app.settings, today, mailer=app.mailer(), now=utc_now, dry_run=dry_run
     )
@@ -45,6 +47,7 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
     app.require_schema()
+    app.wait_for_writers()
     report = run_monthly(app.engine, app.settings, month, today, mailer=app.mailer(), now=utc_now)
     click.echo(report.summary())
     if report.failed:

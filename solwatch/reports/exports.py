@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -26,7 +29,50 @@ from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write
 from solwatch.reports.stats import CENTER_ORDER
 from solwatch.store.assessments import iter_open
 from solwatch.store.cases import waivers_signed_between
-from solwatch.store.extract import Row, RowError
+from solwatch.store.extract import REJECT_REASON, header_key
+from solwatch.store.importer import Rejected
+
+
+class OutputError(ValueError):
+    """A place an output cannot be written to; the message names it and says why."""
+
+
+def _kind_of(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def output_path(path: Path) -> Path:
+    """The file `path` names, symbolic links followed, if solwatch may write it: a regular
+    file, or none yet in a folder that exists. OutputError otherwise: solwatch never replaces
+    a folder, a device, a pipe or a socket, and never creates folders for a file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OutputError(f"{path}: {_kind_of(mode)}, not a regular file; solwatch writes files")
+    if not target.parent.is_dir():
+        raise OutputError(f"{path}: there is no folder {target.parent}")
+    return target
+
+
+def _create_partial(target: Path) -> tuple[Path, int]:
+    """A new, empty twin of `target` in its folder, created exclusively (never an existing
+    file, pipe or link of the same name), and its descriptor."""
+    while True:
+        partial = target.with_name(f"{target.name}.{secrets.token_hex(4)}.partial")
+        try:
+            return partial, os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
 
 
 def write_bytes_file(path: Path, data: bytes) -> Path:
@@ -104,23 +150,83 @@ def write_cear_files(
     return written, {key: summaries[key] for key in order}
 
 
-def write_rejects(path: Path, rejected: Iterable[tuple[RowError, Row]]) -> None:
-    """The rows an import skipped, with the file, line, column and reason of each, as CSV."""
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        write_csv(
-            handle,
-            ("file", "line", "column", "reason", "row"),
-            (
-                {
-                    "file": error.path,
-                    "line": error.line,
-                    "column": error.column,
-                    "reason": error.reason,
-                    "row": ",".join(row.cells),
-                }
-                for error, row in rejected
-            ),
-        )
+class RejectFiles:
+    """Where an import's rejected rows go, so that they can be corrected and imported again:
+    each extract file's rejected rows as CSV with that file's own header plus `reason` (or
+    `reject_reason`, when the header has a `reason` column), the cells as they were.
+
+    The first file with rejected rows writes `path`; each other one a file beside it named
+    after its extract (`rejects.csv`, `rejects-entries.csv`). Every one of these places is
+    checked when the object is made, before anything is imported (OutputError; never an
+    input file), written before the import commits, and put in place after.
+    """
+
+    def __init__(self, path: Path, inputs: Sequence[Path]) -> None:
+        self.path = path
+        self.siblings = {
+            str(source): path.with_name(f"{path.stem}-{source.stem}{path.suffix or '.csv'}")
+            for source in inputs
+        }
+        self.partials: list[tuple[Path, Path]] = []
+        self.written: list[tuple[Path, int]] = []
+        for target in (path, *self.siblings.values()):
+            checked = output_path(target)
+            for source in inputs:
+                if _same_file(checked, source):
+                    raise OutputError(f"{target}: is the input file {source}; name another file")
+            partial, descriptor = _create_partial(checked)  # proves the folder writable
+            os.close(descriptor)
+            partial.unlink()
+
+    def write(self, rejected: Sequence[Rejected]) -> None:
+        """Write the rejected rows, grouped by the file they came from, to their places'
+        twins (put in place by `commit`)."""
+        groups: dict[str, list[Rejected]] = {}
+        for item in rejected:
+            groups.setdefault(item.path, []).append(item)
+        for number, (source, items) in enumerate(groups.items()):
+            place = self.path if number == 0 else self.siblings[source]
+            target = output_path(place)
+            try:
+                partial, descriptor = _create_partial(target)
+                self.partials.append((partial, target))
+                with os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="") as handle:
+                    _write_rejected(handle, items)
+            except OSError as error:
+                raise OutputError(f"{place}: cannot write: {error.strerror or error}") from None
+            self.written.append((place, len(items)))
+
+    def commit(self) -> None:
+        for partial, target in self.partials:
+            partial.replace(target)
+        self.partials = []
+
+    def discard(self) -> None:
+        for partial, _ in self.partials:
+            partial.unlink(missing_ok=True)
+        self.partials, self.written = [], []
+
+
+def _same_file(target: Path, source: Path) -> bool:
+    try:
+        return os.path.samefile(target, source)
+    except OSError:
+        return Path(os.path.realpath(target)) == Path(os.path.realpath(source))
+
+
+def _write_rejected(handle: IO[str], items: Sequence[Rejected]) -> None:
+    import csv
+
+    header = items[0].header
+    keys = {header_key(title) for title in header}
+    reason = REJECT_REASON[0] if header_key(REJECT_REASON[0]) not in keys else REJECT_REASON[1]
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow([*header, reason])
+    width = len(header)
+    for item in items:
+        cells = item.row.cells
+        padded = [*cells[:width], *[""] * (width - len(cells))]
+        writer.writerow([*padded, item.reason, *cells[width:]])
 
 
 def export_cear(

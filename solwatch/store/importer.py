@@ -40,8 +40,10 @@ from solwatch.store.extract import (
     parse_rows,
     read_header,
 )
+from solwatch.store.locks import hold_write_lock
 
 BATCH = 2000
+DEFAULT_LOCK_WAIT_SECONDS = 15 * 60
 # Extract column -> Case attribute where the two differ.
 CASE_ATTRIBUTES = {"assessed_amount": "assessed_cents", "collected_amount": "collected_cents"}
 CHILD_KEYS: dict[str, tuple[str, ...]] = {
@@ -60,9 +62,14 @@ NEW_CASE: dict[str, Any] = {
     "case_type": CaseType.PENALTY.value,
     "rules_version": None,
 }
+# What a blank cell means for a case, where that is not NULL.
+CASE_DEFAULTS: dict[str, Any] = {"case_type": CaseType.PENALTY.value}
 CHILD_ATTRIBUTES = {"loss_amount": "loss_cents"}
 # What a blank cell stores, where that is not NULL.
 CHILD_DEFAULTS: dict[str, Any] = {"loss_cents": 0, "revives": False}
+# A waiver's term is stated as a whole: a row that gives its end date or its length replaces
+# both (the other blank), so a stored end date never joins a new term.
+TERM = ("expires_date", "term_years")
 CHILD_LABELS = {
     "entries": "entry",
     "waivers": "waiver signed",
@@ -82,12 +89,27 @@ class FileReport:
     changed: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Stored values whose cell is blank in the extract: kept, or cleared with `blank_clears`.
+    blank: int = 0
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row the import left out: the file it came from and that file's header, the row as
+    read, and every reason (`FILE:LINE: column: reason`, joined with "; ")."""
+
+    path: str
+    header: list[str]
+    row: Row
+    reason: str
 
 
 @dataclass
 class ImportReport:
     files: list[FileReport] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    blank_clears: bool = False
     computed: int = 0
     committed: bool = False
     import_id: int | None = None
@@ -129,6 +151,7 @@ class _Import:
         now: datetime,
         columns: Mapping[str, str],
         status_map: Mapping[str, Status],
+        blank_clears: bool,
     ) -> None:
         self.session = session
         self.run = run
@@ -136,22 +159,19 @@ class _Import:
         self.now = now
         self.columns = columns
         self.status_map = status_map
-        self.report = ImportReport(import_id=run.id)
+        self.blank_clears = blank_clears
+        self.report = ImportReport(import_id=run.id, blank_clears=blank_clears)
         self.rejected_cases: set[str] = set()
-        self.rejects: list[tuple[RowError, Row]] = []
+        self.rejects: list[Rejected] = []
+        self.headers: dict[str, list[str]] = {}
 
     # --- shared ---------------------------------------------------------------------------
 
     def _reject(self, row: Row, errors: Sequence[RowError], file: FileReport) -> None:
         """Report every error of a row, and keep the row once, with all its reasons."""
         self.report.errors.extend(errors)
-        combined = RowError(
-            errors[0].path,
-            row.line,
-            "; ".join(e.column for e in errors),
-            "; ".join(e.reason for e in errors),
-        )
-        self.rejects.append((combined, row))
+        reason = "; ".join(str(error) for error in errors)
+        self.rejects.append(Rejected(file.path, self.headers.get(file.path, []), row, reason))
         file.rejected += 1
 
     def _history(self, changes: list[dict[str, Any]]) -> None:
@@ -170,6 +190,13 @@ class _Import:
             "import_id": self.run.id,
             "source": source,
         }
+
+    def header(self, path: Path, kind: str) -> list[str]:
+        """The known columns of a file's header; what it ignores is reported as warnings."""
+        header = read_header(path, kind, self.columns)
+        self.report.warnings += header.warnings
+        self.headers[str(path)] = header.titles
+        return header.columns
 
     def rows(self, path: Path, kind: str, progress: Progress | None) -> Iterator[Row]:
         total = path.stat().st_size
@@ -207,7 +234,7 @@ class _Import:
 
     def cases(self, path: Path, rows: Iterable[Row], file: FileReport) -> None:
         seen: set[bytes] = set()
-        present = read_header(path, "cases", self.columns)
+        present = self.header(path, "cases")
         for batch in _batches(rows):
             valid: dict[str, Row] = {}
             for row in batch:
@@ -253,17 +280,22 @@ class _Import:
         changes: list[dict[str, Any]] = []
         for number, row in valid.items():
             values = {name: row.values.get(name) for name in present}
-            if values.get("case_type") is None and "case_type" in values:
-                values["case_type"] = CaseType.PENALTY.value
             old_row = existing.get(number)
             if old_row is None:
-                new_rows.append(self._new_case(values))
+                new_rows.append(self._new_case({**values, **_blank_defaults(values)}))
                 file.new += 1
                 continue
             stored = old_row._mapping
             changed: dict[str, Any] = {}
             for name, value in values.items():
                 attribute = CASE_ATTRIBUTES.get(name, name)
+                if value is None:
+                    value = CASE_DEFAULTS.get(name)
+                    if stored[attribute] in (None, value):
+                        continue
+                    file.blank += 1
+                    if not self.blank_clears:
+                        continue
                 if stored[attribute] != value:
                     changes.append(
                         self._change(
@@ -303,7 +335,7 @@ class _Import:
         seen: set[bytes] = set()
         present = [
             CHILD_ATTRIBUTES.get(name, name)
-            for name in read_header(path, kind, self.columns)
+            for name in self.header(path, kind)
             if name != "case_number"
         ]
         for batch in _batches(rows):
@@ -351,6 +383,34 @@ class _Import:
                 else:
                     valid.append((ids[number], row))
             self._upsert_children(kind, valid, present, str(path), file)
+
+    def _child_values(
+        self,
+        kind: str,
+        stored: Any,
+        values: Mapping[str, Any],
+        row: Row,
+        present: list[str],
+        file: FileReport,
+    ) -> dict[str, Any]:
+        """The values a row gives a stored child row: a blank cell keeps the stored value
+        (counted in `file.blank`) unless `blank_clears`; a waiver's term is taken whole."""
+        stated = {CHILD_ATTRIBUTES.get(name, name) for name in row.values}
+        if kind == "waivers" and stated & set(TERM):
+            stated |= set(TERM)
+        result: dict[str, Any] = {}
+        for name in present:
+            if name in CHILD_KEYS[kind]:
+                continue
+            old, new = stored[name], values.get(name)
+            if name not in stated and old not in (None, CHILD_DEFAULTS.get(name)):
+                file.blank += 1
+                if not self.blank_clears:
+                    new = old
+            result[name] = new
+        if result.get("revives") and result.get("expires_date", stored["expires_date"]) is None:
+            result["revives"] = False  # a reviving waiver needs its end date: its term replaced it
+        return result
 
     def _entries_of(self, batch: list[Row], ids: Mapping[str, int]) -> dict[int, set[str]]:
         """The entry numbers on file for the cases of the waivers in `batch` that name
@@ -425,10 +485,8 @@ class _Import:
                 continue
             stored = found._mapping
             changed = {}
-            for name in present:
-                if name in keys:
-                    continue
-                old, new = stored[name], values.get(name)
+            for name, new in self._child_values(kind, stored, values, row, present, file).items():
+                old = stored[name]
                 if old != new:
                     changes.append(
                         self._change(case_id, f"{label}: {name}", _text(old), _text(new), source)
@@ -449,6 +507,14 @@ class _Import:
                 update(Case).where(col(Case.id).in_(touched)).values(rules_version=None)
             )
         self._history(changes)
+
+
+def _blank_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: default
+        for name, default in CASE_DEFAULTS.items()
+        if name in values and values[name] is None
+    }
 
 
 def _unknown_entries(path: Path, row: Row, number: str, on_file: set[str]) -> list[RowError]:
@@ -490,13 +556,22 @@ def import_extracts(
     status_map: Mapping[str, Status] | None = None,
     dry_run: bool = False,
     skip_invalid: bool = False,
+    blank_clears: bool = False,
     progress: Progress | None = None,
     computing: Callable[[int], None] | None = None,
-) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+    waiting: Callable[[], None] | None = None,
+    keep_rejects: Callable[[list[Rejected]], None] | None = None,
+) -> tuple[ImportReport, list[Rejected]]:
     """Import `files` (path, kind) in one transaction; returns the report and rejected rows.
 
-    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`.
+    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`. A blank cell
+    keeps the stored value unless `blank_clears`. The transaction first takes the store's write
+    lock: if another import holds it, `waiting` is called and the import waits up to
+    `lock_wait_seconds` (then StoreBusy, nothing written). `keep_rejects` is given the
+    rejected rows before the import commits: if it fails, nothing is imported.
     """
+    hold_write_lock(session.connection(), wait_seconds=lock_wait_seconds, waiting=waiting)
     run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
     session.add(run)
     session.flush()
@@ -507,6 +582,7 @@ def import_extracts(
         now=now,
         columns=columns or {},
         status_map=status_map or {},
+        blank_clears=blank_clears,
     )
     try:
         for path, kind in ordered(files):
@@ -518,12 +594,14 @@ def import_extracts(
             else:
                 job.children(path, kind, rows, file)
     except ExtractError as error:
-        job.report.errors.append(error.error)
+        job.report.errors.extend(error.errors)
         session.rollback()
         return job.report, job.rejects
     if dry_run or (job.report.errors and not skip_invalid):
         session.rollback()
         return job.report, job.rejects
+    if keep_rejects is not None and job.rejects:
+        keep_rejects(job.rejects)
     job.report.computed = recompute_pending(session=session, now=now, advance=computing)
     run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
