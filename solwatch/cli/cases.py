@@ -10,6 +10,7 @@ import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, center_option, pass_app, utc_now
 from solwatch.cli.printing import import_progress, print_at_risk, print_case, print_import
+from solwatch.config import MAX_DAYS
 from solwatch.core.alerts import AlertKind
 from solwatch.reports.exports import OutputError, RejectFiles
 from solwatch.reports.rows import CASE_FIELDS, case_row, step_rows, write_csv, write_json_list
@@ -132,7 +133,7 @@ def show(app: App, case_number: str, as_of: str | None, fmt: str) -> None:
 @click.command(name="at-risk")
 @click.option(
     "--within",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_DAYS),
     default=365,
     show_default=True,
     help="Days ahead that count as due.",

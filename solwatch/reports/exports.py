@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from solwatch.core.alerts import Thresholds
@@ -64,6 +66,21 @@ def output_path(path: Path) -> Path:
     return target
 
 
+def output_folder(path: Path) -> Path:
+    """`path` as a folder for output files, made if it does not exist yet (its parent must:
+    as for a file, solwatch never creates a chain of folders); OutputError otherwise."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise OutputError(f"{path}: there is no folder {path.parent}") from None
+        path.mkdir()
+        return path
+    if not stat.S_ISDIR(mode):
+        raise OutputError(f"{path}: {_kind_of(mode).replace('a folder', 'a file')}, not a folder")
+    return path
+
+
 def _create_partial(target: Path) -> tuple[Path, int]:
     """A new, empty twin of `target` in its folder, created exclusively (never an existing
     file, pipe or link of the same name), and its descriptor."""
@@ -75,22 +92,40 @@ def _create_partial(target: Path) -> tuple[Path, int]:
             continue
 
 
+@contextmanager
+def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A handle on a twin of `path` (UTF-8 text with a byte-order mark, or `binary`) that
+    replaces `path` when the block completes and is removed if it fails: a reader sees the
+    old file or the whole new one, and no `.partial` is left behind."""
+    target = output_path(path)
+    partial, descriptor = _create_partial(target)
+    try:
+        handle = (
+            os.fdopen(descriptor, "wb")
+            if binary
+            else os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+        )
+        with handle:
+            yield handle
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def write_bytes_file(path: Path, data: bytes) -> Path:
-    """Write `data` through a `.partial` twin, so a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
+    """Write `data` whole or not at all (see replacing)."""
+    with replacing(path, binary=True) as handle:
+        handle.write(data)
     return path
 
 
 def write_csv_file(
     path: Path, fields: Sequence[str], rows: Iterable[Mapping[str, Any]]
 ) -> tuple[Path, int]:
-    """Write a CSV file through a `.partial` twin, so a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+    """Write a CSV file whole or not at all (see replacing)."""
+    with replacing(path) as handle:
         count = write_csv(handle, fields, rows)
-    partial.replace(path)
     return path, count
 
 
@@ -112,35 +147,42 @@ def write_cear_files(
     """
     folder.mkdir(parents=True, exist_ok=True)
     handles: dict[str, IO[str]] = {}
+    partials: dict[str, Path] = {}
     writers: dict[str, CsvRows] = {}
     summaries: dict[str, CenterSummary] = {}
-    try:
-        for assessment in assessments:
-            if not assessment.record.is_open:
-                continue
-            key = file_key(assessment.record.center)
-            if key not in writers:
-                partial = folder / f"cear-{month}-{key}.csv.partial"
-                handles[key] = partial.open("w", encoding="utf-8-sig", newline="")
-                writers[key] = CsvRows(handles[key], CEAR_FIELDS)
-                summaries[key] = CenterSummary()
-            writers[key].write(cear_row(assessment, offices))
-            summaries[key].add(assessment)
-    finally:
-        for handle in handles.values():
-            handle.close()
-    order = sorted(summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
     written = []
-    for key in order:
-        summaries[key].waivers_signed_in_month = waivers_in_month.get(
-            None if key == NO_CENTER else key, 0
-        )
-        path = folder / f"cear-{month}-{key}.csv"
-        path.with_name(path.name + ".partial").replace(path)
-        written.append((path, writers[key].count))
-        if xlsx:
-            workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
-            written.append((workbook, writers[key].count))
+    try:
+        try:
+            for assessment in assessments:
+                if not assessment.record.is_open:
+                    continue
+                key = file_key(assessment.record.center)
+                if key not in writers:
+                    target = output_path(folder / f"cear-{month}-{key}.csv")
+                    partials[key], descriptor = _create_partial(target)
+                    handles[key] = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+                    writers[key] = CsvRows(handles[key], CEAR_FIELDS)
+                    summaries[key] = CenterSummary()
+                writers[key].write(cear_row(assessment, offices))
+                summaries[key].add(assessment)
+        finally:
+            for handle in handles.values():
+                handle.close()
+        order = sorted(summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
+        for key in order:
+            summaries[key].waivers_signed_in_month = waivers_in_month.get(
+                None if key == NO_CENTER else key, 0
+            )
+            path = folder / f"cear-{month}-{key}.csv"
+            partials[key].replace(path)
+            written.append((path, writers[key].count))
+            if xlsx:
+                workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
+                written.append((workbook, writers[key].count))
+    except BaseException:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+        raise
     rows = [summaries[key].summary_row(key) for key in order]
     summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
     written.append(summary)
@@ -285,10 +327,15 @@ def write_xlsx_file(source: Path, target: Path, stamp: date) -> Path:
             )
     midnight = datetime(stamp.year, stamp.month, stamp.day)  # noqa: DTZ001  (a document date)
     workbook.properties.created = workbook.properties.modified = midnight
-    partial = target.with_name(target.name + ".partial")
-    workbook.save(partial)
-    _pin_zip_times(partial, midnight)
-    partial.replace(target)
+    partial, descriptor = _create_partial(output_path(target))
+    os.close(descriptor)
+    try:
+        workbook.save(partial)
+        _pin_zip_times(partial, midnight)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -314,7 +361,10 @@ def _pin_zip_times(path: Path, when: datetime) -> None:
         )
         for name, data in entries
     ]
-    stamp = (when.year, when.month, when.day, 0, 0, 0)
+    # A zip entry's date runs from 1980 to 2107: a month outside (an --as-of far off) is
+    # stamped with the nearest date the format can hold.
+    day = min(max(when.date(), date(1980, 1, 1)), date(2107, 12, 31))
+    stamp = (day.year, day.month, day.day, 0, 0, 0)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in entries:
             target.writestr(
@@ -352,6 +402,9 @@ def _typed(sheet: Any, kind: str, text: str) -> Any:
         return cell
     if _neutralized(text):
         text = text[1:]
+    # A control character (from a store filled before imports refused them) cannot go into a
+    # worksheet: shown as U+FFFD, the replacement character, rather than failing the workbook.
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
     if text.startswith(FORMULA_STARTS):
         cell = WriteOnlyCell(sheet, value=text)
         cell.data_type = "s"

@@ -7,8 +7,11 @@ engine never sees an ORM object.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +27,8 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from solwatch.core.assessment import CaseRecord
@@ -184,6 +188,82 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def check_database_url(url: str) -> str | None:
+    """Why `url` cannot name a store (unreadable, an unknown kind of database, a driver that
+    is not installed), or None. The reason never repeats the URL: it may hold a password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL (expected e.g. sqlite:///solwatch.db)"
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"unknown kind of database {parsed.drivername!r}"
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        return f"the {parsed.drivername} driver ({error.name}) is not installed"
+    return None
+
+
+# Query parameters whose values are secrets, whatever the driver calls them.
+_SECRET_KEYS = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+
+
+def display_url(url: URL) -> str:
+    """`url` as solwatch prints it: the password and any secret-looking query value masked."""
+    mask = "solwatch-masked-secret"
+    query = {key: mask if _SECRET_KEYS.search(key) else value for key, value in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True).replace(mask, "***")
+
+
+def url_secrets(url: URL) -> list[str]:
+    """The secrets in `url` (password, secret-looking query values), to keep out of messages."""
+    found = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if _SECRET_KEYS.search(key):
+            found += [value] if isinstance(value, str) else list(value)
+    return [secret for secret in found if secret]
+
+
+# What a store failure means, for a person: the driver's words matched to what to do.
+_FAILURES = (
+    ("database is locked", "the store is busy: another process kept it locked for 30 seconds"),
+    ("readonly database", "the store is read-only here: solwatch cannot write to it"),
+    ("disk is full", "the disk holding the store is full"),
+    ("disk image is malformed", "the store's file is damaged; restore it from a backup"),
+    ("file is not a database", "the store's file is not an SQLite database (damaged?)"),
+    ("disk I/O error", "the disk holding the store failed a read or a write (is it full?)"),
+)
+
+
+def describe_failure(error: BaseException, url: URL | None = None) -> str:
+    """A store failure in one line: what it means where solwatch knows, else the driver's first
+    line; never the SQL statement or its parameters (case data). With the store's `url`, a
+    SQLite file that cannot be opened says why: no such folder, or a read-only file system."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = lines[0] if lines else type(cause).__name__
+    if "unable to open database file" in text and url is not None:
+        return f"{_unopenable(url)} ({text})"
+    for words, meaning in _FAILURES:
+        if words in text:
+            return f"{meaning} ({text})"
+    return text
+
+
+def _unopenable(url: URL) -> str:
+    """Why SQLite could not open the file of `url`, as far as the file system tells."""
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return "cannot open the store"
+    folder = Path(url.database).absolute().parent
+    if not folder.is_dir():
+        return f"there is no folder {folder} for the store's file"
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        return f"the store's folder {folder} is on a read-only file system"
+    return "cannot open the store's file (check its folder's permissions)"
 
 
 def make_engine(url: str) -> Engine:
