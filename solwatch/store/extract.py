@@ -194,6 +194,7 @@ def _text(cell: str) -> str:
     return cell
 
 
+_PLAIN_AMOUNT = re.compile(r"(\d{1,13})(?:\.(\d{1,2}))?")
 _AMOUNT = re.compile(r"(-?)(\d*)(?:\.(\d*))?")
 _SCIENTIFIC = re.compile(r"[-+]?[\d.]+[eE][-+]?\d+")
 
@@ -202,6 +203,10 @@ def _amount(cell: str) -> int:
     """Dollars, `$` and thousands separators allowed, to integer cents, exactly. Plain decimal
     notation only (`1e3` is refused), at most MAX_CENTS."""
     cleaned = cell.replace("$", "").replace(",", "").replace(" ", "")
+    plain = _PLAIN_AMOUNT.fullmatch(cleaned)
+    if plain:  # the usual case, quickly: at most 13 digits of dollars, at most 2 of cents
+        whole, part = plain.groups()
+        return int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
     match = _AMOUNT.fullmatch(cleaned)
     if not match or not (match.group(2) or match.group(3)):
         if _SCIENTIFIC.fullmatch(cleaned):
@@ -392,19 +397,25 @@ def _too_far_ahead(kind: str, values: dict[str, Any], as_of: date) -> list[tuple
     start (its earliest date in the row, else the as-of day) or the waiver's signature: a
     placeholder such as 9999-12-31 would otherwise read as "time enough"."""
     if kind == "cases":
-        name, what = "sol_date", "the case's start"
-        known = [
-            values[column]
-            for column in ("violation_date", "discovery_date", "initiated_date")
-            if values.get(column) is not None
-        ]
-        start = min(known, default=as_of)
+        name, what, value = "sol_date", "the case's start", values.get("sol_date")
+        if value is None:
+            return []
+        start: date = as_of
+        for column in ("violation_date", "discovery_date", "initiated_date"):
+            known = values.get(column)
+            if known is not None and known < start:
+                start = known
     elif kind == "waivers":
-        name, what, start = "expires_date", "the waiver's signature", values.get("signed_date")
+        name, what, value = "expires_date", "the waiver's signature", values.get("expires_date")
+        signed = values.get("signed_date")
+        if value is None or signed is None:
+            return []
+        start = signed
     else:
         return []
-    value = values.get(name)
-    if value is None or start is None or value <= add_years(start, PLAUSIBLE_YEARS_AHEAD):
+    if value.year - start.year < PLAUSIBLE_YEARS_AHEAD or value <= add_years(
+        start, PLAUSIBLE_YEARS_AHEAD
+    ):
         return []
     return [
         (
