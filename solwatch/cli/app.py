@@ -156,15 +156,16 @@ class App:
             text = text.replace(secret, "***")
         return text
 
+    def waiting(self) -> None:
+        """Say, once, that another import holds the store and for how long solwatch waits."""
+        wait = self.settings.database.lock_wait_seconds
+        click.echo(f"solwatch: {waiting_message(wait)}", err=True)
+
     def wait_for_writers(self) -> None:
         """Before a job writes: wait, saying so, while another import holds the store."""
         wait = self.settings.database.lock_wait_seconds
         try:
-            wait_for_writers(
-                self.engine,
-                wait_seconds=wait,
-                waiting=lambda: click.echo(f"solwatch: {waiting_message(wait)}", err=True),
-            )
+            wait_for_writers(self.engine, wait_seconds=wait, waiting=self.waiting)
         except StoreBusy as error:
             raise Failure(f"nothing was recorded or sent: {error}") from None
 

@@ -17,7 +17,7 @@ from solwatch.reports.rows import CASE_FIELDS, case_row, step_rows, write_csv, w
 from solwatch.store.assessments import explain_case, iter_at_risk
 from solwatch.store.extract import KINDS, extract_files
 from solwatch.store.importer import import_extracts, ordered
-from solwatch.store.locks import StoreBusy, waiting_message
+from solwatch.store.locks import StoreBusy
 
 
 @click.command(name="import")
@@ -65,7 +65,6 @@ def import_(
             raise Failure(f"--rejects {error}") from None
         except OSError as error:
             raise Failure(f"--rejects {rejects}: cannot write there: {error.strerror}") from None
-    wait = app.settings.database.lock_wait_seconds
     try:
         with app.session() as session, import_progress() as (progress, computing):
             report, _ = import_extracts(
@@ -80,8 +79,8 @@ def import_(
                 blank_clears=blank_clears,
                 progress=progress,
                 computing=computing,
-                lock_wait_seconds=wait,
-                waiting=lambda: click.echo(f"solwatch: {waiting_message(wait)}", err=True),
+                lock_wait_seconds=app.settings.database.lock_wait_seconds,
+                waiting=app.waiting,
                 keep_rejects=keeper.write if keeper else None,
             )
     except StoreBusy as error:

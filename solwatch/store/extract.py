@@ -541,29 +541,29 @@ def _csv_reason(error: csv.Error) -> str:
     return text
 
 
+def decoded(raw_lines: Iterable[bytes], path: str) -> Iterator[str]:
+    """An extract's lines as text, decoded one by one so that a bad byte is reported on its
+    own line (ExtractError, column `(encoding)`); a byte-order mark on the first is dropped."""
+    for number, raw in enumerate(raw_lines, 1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise ExtractError(
+                RowError(path, number, "(encoding)", f"not UTF-8 text ({error.reason})")
+            ) from None
+
+
 def read_header(path: Path, kind: str, mapping: Mapping[str, str]) -> Header:
     """A file's header, checked (see check_header). Raises ExtractError for a file that is
     empty, not UTF-8 on its first line, or whose header cannot be read or trusted."""
-
-    def lines() -> Iterator[str]:
-        with path.open("rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                try:
-                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as error:
-                    raise ExtractError(
-                        RowError(
-                            str(path), number, "(encoding)", f"not UTF-8 text ({error.reason})"
-                        )
-                    ) from None
-
-    reader = csv.reader(lines())
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        raise ExtractError(
-            RowError(str(path), reader.line_num, "(csv)", _csv_reason(error))
-        ) from None
+    with path.open("rb") as handle:
+        reader = csv.reader(decoded(handle, str(path)))
+        try:
+            header = next(reader, None)
+        except csv.Error as error:
+            raise ExtractError(
+                RowError(str(path), reader.line_num, "(csv)", _csv_reason(error))
+            ) from None
     if header is None:
         raise ExtractError(RowError(str(path), 1, "(header)", "the file is empty"))
     return check_header(header, path=str(path), kind=kind, mapping=mapping)

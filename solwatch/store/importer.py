@@ -37,6 +37,7 @@ from solwatch.store.extract import (
     ExtractError,
     Row,
     RowError,
+    decoded,
     parse_rows,
     read_header,
 )
@@ -202,27 +203,19 @@ class _Import:
         total = path.stat().st_size
         label = f"{path.name}"
 
-        def lines(handle: IO[bytes]) -> Iterator[str]:
-            # Decoded line by line, so that a bad byte is reported on its own line.
+        def counted(handle: IO[bytes]) -> Iterator[bytes]:
             done = 0
             for number, raw in enumerate(handle, 1):
                 done += len(raw)
                 if progress and number % 20000 == 0:
                     progress(label, done, total)
-                try:
-                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as error:
-                    raise ExtractError(
-                        RowError(
-                            str(path), number, "(encoding)", f"not UTF-8 text ({error.reason})"
-                        )
-                    ) from None
+                yield raw
             if progress:
                 progress(label, total, total)
 
         with path.open("rb") as handle:
             yield from parse_rows(
-                lines(handle),
+                decoded(counted(handle), str(path)),
                 path=str(path),
                 kind=kind,
                 as_of=self.as_of,
