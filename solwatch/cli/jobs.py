@@ -5,8 +5,18 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
-from solwatch.cli.app import AS_OF, EXIT_JOB_FAILED, App, Failure, pass_app, today_in, utc_now
+from solwatch.cli.app import (
+    AS_OF,
+    EXIT_JOB_FAILED,
+    App,
+    Failure,
+    JobFailed,
+    pass_app,
+    today_in,
+    utc_now,
+)
 from solwatch.cli.printing import print_daily
 
 
@@ -20,9 +30,15 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
 
     today = app.today(as_of)
     app.require_schema()
-    report = run_daily(
-        app.engine, app.settings, today, mailer=app.mailer(), now=utc_now, dry_run=dry_run
-    )
+    if not dry_run:
+        app.wait_for_imports()
+    mailer = app.mailer()
+    try:
+        report = run_daily(
+            app.engine, app.settings, today, mailer=mailer, now=utc_now, dry_run=dry_run
+        )
+    except SQLAlchemyError as error:
+        raise JobFailed(f"the daily job failed: {app.store_failure(error)}") from None
     print_daily(report)
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)
@@ -45,7 +61,17 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
     app.require_schema()
-    report = run_monthly(app.engine, app.settings, month, today, mailer=app.mailer(), now=utc_now)
+    app.wait_for_imports()
+    mailer = app.mailer()
+    try:
+        report = run_monthly(app.engine, app.settings, month, today, mailer=mailer, now=utc_now)
+    except SQLAlchemyError as error:
+        raise JobFailed(f"the monthly package failed: {app.store_failure(error)}") from None
+    except OSError as error:
+        where = error.filename or app.settings.cear.folder
+        raise JobFailed(
+            f"the monthly package failed: cannot write {where}: {error.strerror or error}"
+        ) from None
     click.echo(report.summary())
     if report.failed:
         sys.exit(EXIT_JOB_FAILED)

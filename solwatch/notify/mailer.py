@@ -10,7 +10,7 @@ from typing import Protocol
 import aiosmtplib
 
 from solwatch.config import MailSettings
-from solwatch.reports.exports import write_bytes_file
+from solwatch.reports.exports import OutputError, write_bytes_file
 
 
 class MailError(Exception):
@@ -29,9 +29,13 @@ class FileMailer:
         self.folder = folder
 
     def send(self, message: bytes, *, sender: str, recipient: str, name: str) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{name}-{recipient}")
-        write_bytes_file(self.folder / f"{safe}.eml", message)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_bytes_file(self.folder / f"{safe}.eml", message)
+        except (OSError, OutputError) as error:  # a full or read-only outbox: not delivered
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise MailError(f"cannot write to the outbox {self.folder}: {reason}") from None
 
 
 class SmtpMailer:
