@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from solwatch.core.alerts import Thresholds
 from solwatch.core.centers import CENTERS, PUBLISHED_MAILBOXES, SPECIAL
+from solwatch.core.dates import MAX_DAYS
 from solwatch.core.facts import Status
 
 CONFIG_ENV = "SOLWATCH_CONFIG"
@@ -50,6 +51,18 @@ class _Section(BaseModel):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///solwatch.db"
+    # How long an import, or a job, waits for another import to finish writing.
+    lock_wait_seconds: float = Field(900.0, gt=0, le=86400)
+
+    @field_validator("url")
+    @classmethod
+    def _usable(cls, value: str) -> str:
+        from solwatch.store.connection import check_database_url
+
+        problem = check_database_url(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class SmtpSettings(_Section):
@@ -120,17 +133,17 @@ class CearSettings(_Section):
 
 class AlertSettings(_Section):
     ladder: tuple[int, ...] = (730, 365, 180, 90, 60, 30, 14, 7, 1)
-    escalate_within_days: int = Field(30, ge=0)
-    repeat_expired_days: int = Field(7, ge=1)
-    request_waiver_days: int = Field(730, ge=0)
-    prepenalty_short_days: int = Field(365, ge=0)
-    cear_referral_days: int = Field(90, ge=1)
+    escalate_within_days: int = Field(30, ge=0, le=MAX_DAYS)
+    repeat_expired_days: int = Field(7, ge=1, le=MAX_DAYS)
+    request_waiver_days: int = Field(730, ge=0, le=MAX_DAYS)
+    prepenalty_short_days: int = Field(365, ge=0, le=MAX_DAYS)
+    cear_referral_days: int = Field(90, ge=1, le=MAX_DAYS)
 
     @field_validator("ladder")
     @classmethod
     def _rungs(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or any(rung < 0 for rung in value):
-            raise ValueError("needs at least one rung, each a day count of 0 or more")
+        if not value or any(not 0 <= rung <= MAX_DAYS for rung in value):
+            raise ValueError(f"needs at least one rung, each a day count from 0 to {MAX_DAYS}")
         return tuple(sorted(set(value), reverse=True))
 
     @property
@@ -203,17 +216,19 @@ class Settings(_Section):
     import_: ImportSettings = Field(ImportSettings(), alias="import")
 
     def with_database(self, url: str) -> Settings:
-        return self.model_copy(update={"database": DatabaseSettings(url=url)})
+        """These settings on another database URL, checked as the file's is (ValidationError)."""
+        database = DatabaseSettings.model_validate({**self.database.model_dump(), "url": url})
+        return self.model_copy(update={"database": database})
 
 
-def _describe(error: ValidationError, origin: str) -> str:
+def _describe(error: ValidationError, origin: str, *, keys: bool = True) -> str:
     lines = []
     for problem in error.errors():
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        reason = problem["msg"]
+        reason = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             reason = "unknown key"
-        lines.append(f"{origin}: {key}: {reason}")
+        lines.append(f"{origin}: {key}: {reason}" if keys else f"{origin}: {reason}")
     return "\n".join(lines)
 
 
@@ -242,14 +257,30 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> S
         path = Path(DEFAULT_CONFIG_FILE)
     data: dict[str, Any] = {}
     if path is not None:
-        try:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        data = _read_toml(path)
     settings = parse_settings(data, str(path) if path else "built-in defaults")
     if env.get(DATABASE_ENV):
-        settings = settings.with_database(env[DATABASE_ENV])
+        try:
+            settings = settings.with_database(env[DATABASE_ENV])
+        except ValidationError as error:
+            raise ConfigError(_describe(error, f"${DATABASE_ENV}", keys=False)) from None
     return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`; ConfigError naming the file for anything else."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a configuration file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None

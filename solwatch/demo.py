@@ -1,12 +1,14 @@
 """Sample SEACATS-style extracts: a few named scenarios that show every rule and alert, then
 realistic random cases. Deterministic for a given seed; streams, so it can write millions.
 
-`solwatch demo` writes one, imports it (`import_sample`) and shows a day on it (`demo_day`).
+`solwatch demo` writes one, imports it (`import_sample`) and shows a day on it (`demo_day`),
+on a store that holds nothing else (`other_data`).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,18 +16,19 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, func, inspect, or_
+from sqlmodel import Session, col, select
 
 from solwatch.config import Settings
 from solwatch.core.assessment import Assessment
 from solwatch.core.dates import add_years
 from solwatch.core.facts import Status
-from solwatch.notify.jobs import DailyReport, run_daily
+from solwatch.notify.jobs import DailyReport, preview_daily
+from solwatch.notify.ledger import JobRun
 from solwatch.notify.mailer import FileMailer
 from solwatch.reports.stats import CenterTotals, tally
 from solwatch.store.assessments import assess_cases, at_risk
-from solwatch.store.cases import find_record
+from solwatch.store.cases import Case, ImportRun, find_record
 from solwatch.store.extract import COLUMNS, extract_files
 from solwatch.store.importer import ImportReport, import_extracts
 from solwatch.store.resolutions import resolve
@@ -429,6 +432,41 @@ def write_sample(
     return generator.corrections
 
 
+DEMO_JOB = "demo"
+
+
+def other_data(engine: Engine) -> str | None:
+    """What the store holds besides the demo's own sample data, in a few words, or None for a
+    new store or one that only the demo has filled. The demo records each import it makes as
+    a job run named `demo`; any other import, or a case it did not bring, is someone's data."""
+    tables = set(inspect(engine).get_table_names())
+    if "cases" not in tables or "import_runs" not in tables:
+        return None
+    with Session(engine) as session:
+        ours = _demo_imports(session) if "job_runs" in tables else []
+        imports = session.exec(
+            select(func.count()).select_from(ImportRun).where(col(ImportRun.id).not_in(ours))
+        ).one()
+        cases = session.exec(
+            select(func.count())
+            .select_from(Case)
+            .where(
+                or_(col(Case.created_import_id).is_(None), col(Case.created_import_id).not_in(ours))
+            )
+        ).one()
+    if not imports and not cases:
+        return None
+    return (
+        f"{cases} case{'s' if cases != 1 else ''} from {imports} import"
+        f"{'s' if imports != 1 else ''} that are not the demo's sample"
+    )
+
+
+def _demo_imports(session: Session) -> list[int]:
+    runs = session.exec(select(JobRun.summary).where(JobRun.job == DEMO_JOB)).all()
+    return [json.loads(summary)["import_id"] for summary in runs if summary]
+
+
 def import_sample(
     engine: Engine,
     folder: Path,
@@ -438,7 +476,8 @@ def import_sample(
     corrections: Sequence[SampleCorrection] = (),
 ) -> ImportReport:
     """Create or upgrade the schema, import the sample extract written to `folder`, then record
-    `corrections` (those of its cases already corrected are left as they are)."""
+    `corrections` (those of its cases already corrected are left as they are), and record that
+    import as the demo's (see other_data)."""
     upgrade(engine)
     with Session(engine) as session:
         report, _ = import_extracts(extract_files((folder,)), session=session, as_of=today, now=now)
@@ -456,28 +495,35 @@ def import_sample(
                         now=now,
                         session=session,
                     )
+            summary = json.dumps({"import_id": report.import_id})
+            session.add(
+                JobRun(job=DEMO_JOB, day=today, started_at=now, finished_at=now, summary=summary)
+            )
+            session.commit()
     return report
 
 
 @dataclass(frozen=True)
 class DemoDay:
     """What the demo shows of `today`: the cases due within 90 days or needing attention, the
-    overall totals, and the daily run that wrote the digests to the outbox."""
+    overall totals, and the daily run whose digests were written to the demo's outbox."""
 
     at_risk: list[Assessment]
     total: CenterTotals
     daily: DailyReport
+    outbox: Path
 
 
 def demo_day(
-    engine: Engine, settings: Settings, today: date, *, now: Callable[[], datetime]
+    engine: Engine, settings: Settings, today: date, folder: Path, *, now: Callable[[], datetime]
 ) -> DemoDay:
-    """The at-risk list and the totals on `today`, then one daily run into the outbox folder,
-    whatever the configured transport."""
+    """The at-risk list and the totals on `today`, then the day's digests written as .eml files
+    to `folder`/outbox, whatever the configured transport. Nothing goes into the mail ledger:
+    the demo never uses up, nor sends, a real day's digests."""
     thresholds = settings.alerts.thresholds
     with Session(engine) as session:
         found = at_risk(today, thresholds, session=session, within=90)
         _, total = tally(assess_cases(today, thresholds, session=session), (today, today))
-    outbox = FileMailer(settings.mail.outbox_dir)
-    daily = run_daily(engine, settings, today, mailer=outbox, now=now)
-    return DemoDay(found, total, daily)
+    outbox = folder / "outbox"
+    daily = preview_daily(engine, settings, today, mailer=FileMailer(outbox), now=now)
+    return DemoDay(found, total, daily, outbox)

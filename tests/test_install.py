@@ -78,8 +78,8 @@ def test_the_installed_demo_runs_from_an_empty_folder(installed: Path, tmp_path:
     empty.mkdir()
     result = _run([str(installed / "solwatch"), "demo"], empty)
     assert "Imported into sqlite:///solwatch.db" in result.stdout
-    assert "Digests written to outbox/" in result.stdout
-    digests = list((empty / "outbox").glob("*.eml"))
+    assert "audiences written to solwatch-demo/outbox/" in result.stdout
+    digests = list((empty / "solwatch-demo" / "outbox").glob("*.eml"))
     assert digests
     subjects = [email.message_from_bytes(path.read_bytes())["Subject"] for path in digests]
     assert all(subjects)

@@ -84,7 +84,7 @@ def acks(app: App, show_all: bool, as_of: str | None) -> None:
 
 
 @click.command()
-@click.argument("ack_id", type=int)
+@click.argument("ack_id", type=click.IntRange(min=1, max=2**63 - 1))
 @pass_app
 def unack(app: App, ack_id: int) -> None:
     """Lift an acknowledgement: the alert is reported again from the next run."""

@@ -46,37 +46,56 @@ def recompute(app: App) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("solwatch-demo"),
     show_default=True,
-    help="Where to write the sample extract.",
+    help="Where to write the sample extract, and the day's digests (in outbox/).",
 )
 @click.option("--cases", "count", type=click.IntRange(min=20), default=300, show_default=True)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Load the sample even into a store that holds other data (sample cases may replace "
+    "real ones with the same number).",
+)
 @AS_OF
 @pass_app
-def demo(app: App, folder: Path, count: int, as_of: str | None) -> None:
+def demo(app: App, folder: Path, count: int, as_of: str | None, force: bool) -> None:
     """Sample data on the configured database (default: ./solwatch.db), then the at-risk
-    table and the stats."""
+    table, the stats, and the day's digests as .eml files beside the sample; never on a store
+    that holds other data (unless --force), never into the mail ledger."""
     from solwatch.cli.printing import print_at_risk
     from solwatch.core.money import dollars
-    from solwatch.demo import demo_day, import_sample, write_sample
+    from solwatch.demo import demo_day, import_sample, other_data, write_sample
     from solwatch.reports.rows import case_row
 
     today = app.today(as_of)
-    corrections = write_sample(folder, today=today, count=count)
+    held = other_data(app.engine)
+    if held and not force:
+        raise Failure(
+            f"the database {app.safe_url} holds {held}: the demo would mix its sample with "
+            f"them and may replace cases with the same number. Point it at another database "
+            f"(--config, or $SOLWATCH_DATABASE_URL), or pass --force"
+        )
+    try:
+        corrections = write_sample(folder, today=today, count=count)
+    except OSError as error:
+        raise Failure(f"cannot write the sample in {folder}: {error.strerror or error}") from None
     click.echo(f"Sample extract of {count} cases written to {folder}/")
     report = import_sample(app.engine, folder, today=today, now=utc_now(), corrections=corrections)
     if not report.committed:
-        for error in report.errors[:20]:
-            click.echo(str(error), err=True)
+        for problem in report.errors[:20]:
+            click.echo(str(problem), err=True)
         raise Failure("the sample extract did not import")
     click.echo(f"Imported into {app.safe_url}.")
-    day = demo_day(app.engine, app.settings, today, now=utc_now)
+    day = demo_day(app.engine, app.settings, today, folder, now=utc_now)
     print_at_risk(app.out, [case_row(a, app.offices) for a in day.at_risk[:25]], today)
     click.echo(
         f"(first 25 of {len(day.at_risk)} cases due within 90 days or needing attention; "
         f"see `solwatch at-risk`)"
     )
-    click.echo(day.daily.summary())
-    outbox = app.settings.mail.outbox_dir
-    click.echo(f"Digests written to {outbox}/ (open the .eml files in a mail client).")
+    click.echo(
+        f"{day.daily.sent} digests for {len(day.daily.digests)} audiences written to "
+        f"{day.outbox}/ (open the .eml files in a mail client). Nothing was recorded or sent: "
+        f"`solwatch run-daily` still sends today's digests."
+    )
     total = day.total
     click.echo(
         f"Open: {total.open}; expired: {total.expired} "

@@ -8,7 +8,10 @@ commands start fast (bench/startup.py measures it; tests/cli/test_startup.py kee
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +32,12 @@ if TYPE_CHECKING:
     from solwatch.config import Settings
     from solwatch.notify.mailer import Mailer
 
+EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
 EXIT_JOB_FAILED = 3
+# The days `--as-of` may name: the earliest date an extract may hold, and far enough ahead for
+# any "what if" while every date computed from it stays inside the calendar.
+AS_OF_RANGE = (date(1950, 1, 1), date(2199, 12, 31))
 
 
 def utc_now() -> datetime:
@@ -53,9 +60,31 @@ class Failure(click.ClickException):
         click.echo(f"solwatch: {self.format_message()}", err=True)
 
 
+class JobFailed(Failure):
+    """A job that started and could not finish: exit code 3."""
+
+    exit_code = EXIT_JOB_FAILED
+
+
+class Unexpected(Failure):
+    """The last resort: what failed, in one line (no traceback without --debug), exit 1."""
+
+    exit_code = EXIT_UNEXPECTED
+
+
+class Silent(Failure):
+    """An exit that has nothing more to say (standard output closed, a traceback shown)."""
+
+    exit_code = EXIT_UNEXPECTED
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        pass
+
+
 @dataclass
 class App:
     config_path: Path | None
+    debug: bool = False
     _settings: Settings | None = None
     _engine: Engine | None = None
     _out: Console | None = None
@@ -77,25 +106,21 @@ class App:
             from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
             from solwatch.store.cases import make_engine
-            from solwatch.store.connection import safe_url
+            from solwatch.store.connection import check_database_url, safe_url
 
             url = self.settings.database.url
             try:
                 self._engine = make_engine(url)
-            except NoSuchModuleError:
-                raise Failure(
-                    f"{safe_url(url)}: no driver for this database is installed (for "
-                    f"PostgreSQL: pip install 'solwatch[postgres]')"
-                ) from None
-            except (ArgumentError, ValueError):
-                raise Failure(f"{safe_url(url)}: not a valid database URL") from None
+            except (ArgumentError, NoSuchModuleError, ValueError):  # checked in config already
+                problem = check_database_url(url) or "not a database URL"
+                raise Failure(f"{safe_url(url)}: {problem}") from None
         return self._engine
 
-    def store_failure(self, error: BaseException) -> str:
-        """One line naming the store and the driver's reason: no password, no data."""
+    def store_failure(self, error: BaseException, doing: str = "cannot use") -> str:
+        """One line naming the store and the driver's reason: no secret, no data."""
         from solwatch.store.connection import store_failure
 
-        return store_failure(error, self.settings.database.url)
+        return store_failure(error, self.settings.database.url, doing)
 
     def close(self) -> None:
         """Close the store's connections: a command leaves none open behind it."""
@@ -116,9 +141,13 @@ class App:
         if as_of is None:
             return today_in(self.settings.schedule.timezone)
         try:
-            return parse_date(as_of)
+            day = parse_date(as_of)
         except ValueError as error:
             raise Failure(f"--as-of: {error}") from None
+        first, last = AS_OF_RANGE
+        if not first <= day <= last:
+            raise Failure(f"--as-of: {as_of} is not a day from {first} to {last}")
+        return day
 
     def require_schema(self) -> None:
         """Stop with a clear message unless the database exists at the current schema."""
@@ -129,7 +158,7 @@ class App:
         try:
             current = schema.is_current(self.engine)
         except SQLAlchemyError as error:  # any driver error: say which database it was
-            raise Failure(self.store_failure(error)) from None
+            raise Failure(self.store_failure(error, "cannot open")) from None
         if not current:
             raise Failure(
                 f"the database {self.safe_url} is not initialized or is out of "
@@ -148,9 +177,9 @@ class App:
     @property
     def safe_url(self) -> str:
         """The database URL with its password and any secret query parameter masked."""
-        from solwatch.notify.events import masked_url
+        from solwatch.store.connection import database_url, safe_url
 
-        return masked_url(self.settings.database.url)
+        return safe_url(database_url(self.settings.database.url))
 
     def redact(self, text: str) -> str:
         """`text` with every secret solwatch knows (the SMTP password, the database URL's
@@ -163,6 +192,23 @@ class App:
         except ConfigError:
             password = None
         return Redactor([password, *url_secrets(self.settings.database.url)])(text)
+
+    def waiting(self) -> None:
+        """Say, once, that another import holds the store and for how long solwatch waits."""
+        from solwatch.store.locks import waiting_message
+
+        wait = self.settings.database.lock_wait_seconds
+        click.echo(f"solwatch: {waiting_message(wait)}", err=True)
+
+    def wait_for_imports(self) -> None:
+        """Before a job writes: wait, saying so, while an import holds the store."""
+        from solwatch.store.locks import StoreBusy, wait_for_imports
+
+        wait = self.settings.database.lock_wait_seconds
+        try:
+            wait_for_imports(self.engine, wait_seconds=wait, waiting=self.waiting)
+        except StoreBusy as error:
+            raise Failure(f"nothing was recorded or sent: {error}") from None
 
     def mailer(self) -> Mailer:
         """The configured mailer; a missing SMTP password stops with the variable's name."""
@@ -202,21 +248,65 @@ def centers_option(value: str | None) -> tuple[str | None, ...]:
     return () if value is None else (center_option(value),)
 
 
-class _Commands(click.Group):
-    """solwatch's commands: a store that fails mid-command (a server restart, a lost network)
-    ends the command with one line naming the store, exit 2: no traceback, which could carry
-    the rows being written."""
+# Failures of the machine rather than of solwatch: said in one line, exit 2.
+ENVIRONMENT_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush of what could
+    not be written raises nothing more."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (a test's capture): nothing will be flushed
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+
+
+def explain(ctx: click.Context, error: Exception) -> Failure:
+    """What to say for an exception a command let through: a store or machine failure in one
+    line (exit 2), naming the store (a server restart, a lost network: no traceback, which
+    could carry the rows being written); anything else, the last resort: one line naming what
+    failed, or with --debug the traceback (exit 1). Never a secret."""
+    app = ctx.find_object(App) or App(None)
+    command = ctx.invoked_subcommand or "the command"
+    store = _store_failure(ctx, error)
+    if store is not None:
+        return Failure(store)
+    if isinstance(error, OSError) and error.errno in ENVIRONMENT_ERRORS:
+        where = error.filename
+        if where is None:
+            where = "standard output"
+            _silence_stdout()
+        return Failure(app.redact(f"cannot write {where}: {error.strerror}"))
+    if app.debug:
+        click.echo(app.redact("".join(traceback.format_exception(error))), err=True, nl=False)
+        return Silent("")
+    what = f"{type(error).__name__}: {error}".splitlines()[0]
+    return Unexpected(
+        app.redact(f"{command} failed unexpectedly ({what}); rerun with --debug for the traceback")
+    )
+
+
+class Guarded(click.Group):
+    """The command group, with a guard around every command: any exception it lets through
+    becomes one line (see explain). It is the last resort, not how commands report problems:
+    they raise Failure themselves."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk or a closed pipe, while solwatch can still say so
+            return result
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:  # the reader has gone (`| head`): click ends quietly, exit 1
+            raise
         except Exception as error:
-            message = _store_failure(ctx, error)
-            if message is None:
-                raise
-            raise Failure(message) from None
+            raise explain(ctx, error) from None
 
 
 def _store_failure(ctx: click.Context, error: Exception) -> str | None:
@@ -235,19 +325,22 @@ def _store_failure(ctx: click.Context, error: Exception) -> str | None:
     if not isinstance(error, SQLAlchemyError):
         return None
     app = ctx.find_object(App)
-    return app.store_failure(error) if app is not None else f"the database failed: {reason(error)}"
+    if app is None or app._settings is None:
+        return f"the database failed: {reason(error)}"
+    return app.redact(app.store_failure(error))
 
 
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Guarded, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Configuration file (default: $SOLWATCH_CONFIG, else ./solwatch.toml).",
 )
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected failure.")
 @click.version_option(package_name="solwatch")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
+def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
     """solwatch: statute-of-limitations watch over CBP penalty cases."""
-    ctx.obj = App(config_path)
+    ctx.obj = App(config_path, debug=debug)
     ctx.call_on_close(ctx.obj.close)

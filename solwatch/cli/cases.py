@@ -11,6 +11,7 @@ import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, center_option, pass_app, utc_now
 from solwatch.core.alerts import AlertKind
+from solwatch.core.dates import MAX_DAYS
 from solwatch.store.extract import KINDS
 
 if TYPE_CHECKING:
@@ -27,7 +28,12 @@ if TYPE_CHECKING:
 @click.option(
     "--rejects",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Where --skip-invalid writes rejected rows, with their reasons.",
+    help="Where --skip-invalid writes rejected rows (the extract's header plus a reason).",
+)
+@click.option(
+    "--blank-clears",
+    is_flag=True,
+    help="A blank cell clears the stored value (by default it keeps it).",
 )
 @AS_OF
 @pass_app
@@ -38,41 +44,64 @@ def import_(
     dry_run: bool,
     skip_invalid: bool,
     rejects: Path | None,
+    blank_clears: bool,
     as_of: str | None,
 ) -> None:
     """Load extract CSV files or folders: all of it, or (with errors) none of it."""
     from solwatch.cli.printing import import_progress, print_import
-    from solwatch.reports.exports import write_rejects
+    from solwatch.reports.exports import OutputError, RejectFiles
     from solwatch.store.extract import extract_files
-    from solwatch.store.importer import import_extracts
+    from solwatch.store.importer import import_extracts, ordered
+    from solwatch.store.locks import StoreBusy
 
     if skip_invalid and rejects is None:
         raise Failure("--skip-invalid needs --rejects FILE, so that no rejected row is lost")
     try:
-        files = extract_files(paths, kind)
+        files = ordered(extract_files(paths, kind))
     except ValueError as error:
         raise Failure(str(error)) from None
     today = app.today(as_of)
-    with app.session() as session, import_progress() as (progress, computing):
-        report, rejected = import_extracts(
-            files,
-            session=session,
-            as_of=today,
-            now=utc_now(),
-            columns=app.settings.import_.columns,
-            status_map=app.settings.import_.status_map,
-            dry_run=dry_run,
-            skip_invalid=skip_invalid,
-            progress=progress,
-            computing=computing,
-            waiting=lambda: click.echo(
-                "another import is running on this database: waiting for it to finish", err=True
-            ),
-        )
+    keeper = None
+    if rejects is not None and skip_invalid and not dry_run:
+        try:
+            keeper = RejectFiles(rejects, [path for path, _ in files])
+        except OutputError as error:
+            raise Failure(f"--rejects {error}") from None
+        except OSError as error:
+            raise Failure(f"--rejects {rejects}: cannot write there: {error.strerror}") from None
+    try:
+        with app.session() as session, import_progress() as (progress, computing):
+            report, _ = import_extracts(
+                files,
+                session=session,
+                as_of=today,
+                now=utc_now(),
+                columns=app.settings.import_.columns,
+                status_map=app.settings.import_.status_map,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                blank_clears=blank_clears,
+                progress=progress,
+                computing=computing,
+                lock_wait_seconds=app.settings.database.lock_wait_seconds,
+                waiting=app.waiting,
+                keep_rejects=keeper.write if keeper else None,
+            )
+    except StoreBusy as error:
+        raise Failure(f"nothing was imported: {error}") from None
+    except OutputError as error:
+        if keeper is not None:
+            keeper.discard()
+        raise Failure(f"nothing was imported: --rejects {error}") from None
+    except BaseException:
+        if keeper is not None:
+            keeper.discard()
+        raise
+    if keeper is not None:
+        keeper.commit()
     print_import(report)
-    if rejects is not None and skip_invalid and rejected:
-        write_rejects(rejects, rejected)
-        click.echo(f"{len(rejected)} rejected rows written to {rejects}")
+    for path, count in keeper.written if keeper else ():
+        click.echo(f"{count} rejected row{'s' if count != 1 else ''} written to {path}")
     if report.committed:
         click.echo(f"Imported; limitation dates computed for {report.computed} cases.")
     elif dry_run and not report.errors:
@@ -131,7 +160,7 @@ def _correction(resolution: Resolution) -> dict[str, Any]:
 @click.command(name="at-risk")
 @click.option(
     "--within",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_DAYS),
     default=365,
     show_default=True,
     help="Days ahead that count as due.",

@@ -10,7 +10,15 @@ import sys
 
 import click
 
-from solwatch.cli.app import AS_OF, EXIT_JOB_FAILED, App, Failure, pass_app, utc_now
+from solwatch.cli.app import (
+    AS_OF,
+    EXIT_JOB_FAILED,
+    App,
+    Failure,
+    JobFailed,
+    pass_app,
+    utc_now,
+)
 from solwatch.cli.printing import print_daily
 
 
@@ -22,23 +30,30 @@ def run_daily_command(app: App, as_of: str | None, dry_run: bool) -> None:
     """The daily alert job, once: digests to every Center and FP&F office with news, and
     every undelivered notice tried again now. Exits 3 while any notice of the day is
     undelivered."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from solwatch.notify.jobs import run_daily
     from solwatch.notify.render import TemplateProblem
 
     today = app.today(as_of)
     app.require_schema()
+    if not dry_run:
+        app.wait_for_imports()
+    mailer = app.mailer()
     try:
         report = run_daily(
             app.engine,
             app.settings,
             today,
-            mailer=app.mailer(),
+            mailer=mailer,
             now=utc_now,
             dry_run=dry_run,
             retry_now=True,
         )
     except TemplateProblem as error:
         raise Failure(f"mail template: {error}") from None
+    except SQLAlchemyError as error:
+        raise JobFailed(f"the daily job failed: {app.store_failure(error)}") from None
     print_daily(report)
     if not report.delivered:
         sys.exit(EXIT_JOB_FAILED)
@@ -52,6 +67,8 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     """The monthly CEAR package, once: files kept under [cear] folder, each Center mailed,
     every undelivered notice tried again now. Exits 3 while any of the month's messages is
     undelivered."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from solwatch.notify.jobs import run_monthly
     from solwatch.notify.monthly import previous_month
     from solwatch.notify.render import TemplateProblem
@@ -64,18 +81,27 @@ def run_monthly_command(app: App, month: str | None, as_of: str | None) -> None:
     except ValueError as error:
         raise Failure(f"--month: {error}") from None
     app.require_schema()
+    app.wait_for_imports()
+    mailer = app.mailer()
     try:
         report = run_monthly(
             app.engine,
             app.settings,
             month,
             today,
-            mailer=app.mailer(),
+            mailer=mailer,
             now=utc_now,
             retry_now=True,
         )
     except TemplateProblem as error:
         raise Failure(f"mail template: {error}") from None
+    except SQLAlchemyError as error:
+        raise JobFailed(f"the monthly package failed: {app.store_failure(error)}") from None
+    except OSError as error:
+        where = error.filename or app.settings.cear.folder
+        raise JobFailed(
+            f"the monthly package failed: cannot write {where}: {error.strerror or error}"
+        ) from None
     click.echo(report.summary())
     if not report.delivered:
         sys.exit(EXIT_JOB_FAILED)

@@ -219,15 +219,28 @@ def import_progress() -> Iterator[tuple[Callable[[str, int, int], None], Callabl
 
 
 def print_import(report: ImportReport) -> None:
-    """Every problem on standard error, then each file's counts."""
+    """Every problem and every ignored column on standard error, then each file's counts, with
+    the stored values its blank cells keep (or, with --blank-clears, clear)."""
     from solwatch.core.triage import CONFIRMED, CONFLICT, PENDING
 
     for error in report.errors:
         click.echo(str(error), err=True)
+    for warning in report.warnings:
+        click.echo(
+            f"{warning.path}:{warning.line}: warning: {warning.column}: {warning.reason}", err=True
+        )
     for file in report.files:
+        blank = ""
+        if file.blank and report.blank_clears:
+            blank = f"; {file.blank} stored values cleared by blank cells"
+        elif file.blank:
+            blank = (
+                f"; {file.blank} stored values kept where cells are blank "
+                f"(--blank-clears would clear them)"
+            )
         click.echo(
             f"{file.path}: {file.rows} rows: {file.new} new, {file.changed} changed, "
-            f"{file.unchanged} unchanged, {file.rejected} rejected"
+            f"{file.unchanged} unchanged, {file.rejected} rejected{blank}"
         )
     pending = [c.case_number for c in report.corrections if c.outcome == PENDING]
     if pending:

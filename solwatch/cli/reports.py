@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, centers_option, pass_app
-from solwatch.core.dates import parse_date
+from solwatch.core.dates import MAX_DAYS, parse_date
 
 
 @click.command()
@@ -61,12 +61,30 @@ def export() -> None:
     """Exports for spreadsheets and meetings."""
 
 
+def output_option(out: Path | None) -> Path | None:
+    """`--out` as a file to write, checked before any work; None for standard output (no
+    `--out`, or `-`)."""
+    from solwatch.reports.exports import OutputError, output_path
+
+    if out is None or str(out) == "-":
+        return None
+    try:
+        output_path(out)
+    except OutputError as error:
+        raise Failure(f"--out {error}") from None
+    return out
+
+
+def written_to(out: Path, error: OSError) -> Failure:
+    return Failure(f"cannot write {out}: {error.strerror or error}; nothing was written")
+
+
 @export.command(name="cases")
 @AS_OF
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="CSV file to write (default: standard output).",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="CSV file to write (default, or -: standard output).",
 )
 @pass_app
 def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
@@ -76,6 +94,7 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     from solwatch.store.assessments import assess_cases
 
     today = app.today(as_of)
+    out = output_option(out)
     with app.session() as session:
         rows = (
             case_row(a, app.offices)
@@ -84,7 +103,10 @@ def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
         if out is None:
             write_csv(sys.stdout, CASE_FIELDS, rows)
             return
-        _, count = write_csv_file(out, CASE_FIELDS, rows)
+        try:
+            _, count = write_csv_file(out, CASE_FIELDS, rows)
+        except OSError as error:
+            raise written_to(out, error) from None
     click.echo(f"{count} cases written to {out}", err=True)
 
 
@@ -120,7 +142,7 @@ def export_cear_command(
     each FP&F office's SOL report too."""
     from solwatch.notify.monthly import fpf_offices_of
     from solwatch.reports.cear import month_as_of
-    from solwatch.reports.exports import export_cear
+    from solwatch.reports.exports import OutputError, export_cear, output_folder
 
     try:
         day = month_as_of(month, app.today(as_of))
@@ -129,18 +151,30 @@ def export_cear_command(
     if fpf and center is not None:
         raise Failure("--fpf reports cover every Center: it cannot be combined with --center")
     centers = centers_option(center)
+    try:
+        output_folder(folder)
+    except OutputError as error:
+        raise Failure(f"--out {error}") from None
     with app.session() as session:
-        written = export_cear(
-            folder,
-            month,
-            day,
-            app.settings.alerts.thresholds,
-            session=session,
-            offices=app.offices,
-            centers=centers,
-            xlsx=xlsx,
-            fpf=fpf_offices_of(app.settings) if fpf else (),
-        )
+        try:
+            written = export_cear(
+                folder,
+                month,
+                day,
+                app.settings.alerts.thresholds,
+                session=session,
+                offices=app.offices,
+                centers=centers,
+                xlsx=xlsx,
+                fpf=fpf_offices_of(app.settings) if fpf else (),
+            )
+        except OutputError as error:
+            raise Failure(f"--out {error}") from None
+        except OSError as error:
+            raise Failure(
+                f"cannot write in {folder}: {error.strerror or error}; each file there is whole "
+                f"or was not written"
+            ) from None
     click.echo(f"CEAR files for {month} as of {day.isoformat()}:")
     for path, count in written.written:
         click.echo(f"  {path} ({count} rows)")
@@ -150,15 +184,15 @@ def export_cear_command(
 @CENTER
 @click.option(
     "--within",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_DAYS),
     default=365,
     show_default=True,
     help="Limitation dates from today to this many days ahead.",
 )
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The .ics file to write (default: standard output).",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="The .ics file to write (default, or -: standard output).",
 )
 @AS_OF
 @pass_app
@@ -172,6 +206,7 @@ def export_ics(
 
     today = app.today(as_of)
     centers = centers_option(center)
+    out = output_option(out)
     with app.session() as session:
         assessments = limits_within(
             today, within, app.settings.alerts.thresholds, session=session, centers=centers
@@ -180,5 +215,8 @@ def export_ics(
     if out is None:
         sys.stdout.buffer.write(data)
         return
-    write_bytes_file(out, data)
+    try:
+        write_bytes_file(out, data)
+    except OSError as error:
+        raise written_to(out, error) from None
     click.echo(f"{len(assessments)} cases written to {out}", err=True)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
+# The most days any setting or option may count ahead: a century, far inside the calendar.
+MAX_DAYS = 36_500
+
 
 @lru_cache(maxsize=1 << 16)
 def add_years(start: date, years: int) -> date:

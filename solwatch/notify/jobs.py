@@ -194,6 +194,24 @@ class MonthlyReport(_Outcome):
         return "\n".join(lines + self.delivery.lines(self.timezone, self.month))
 
 
+def message_to(mailing: Mailing, index: int, *, settings: Settings, now: datetime) -> bytes:
+    """The message of `mailing` for its `index`th address, as recorded and sent."""
+    return build_message(
+        mailing.rendered,
+        sender=settings.mail.sender,
+        to=mailing.addresses[index][0],
+        audience=mailing.audience_name,
+        message_id=f"<{mailing.id_prefix}.{index}@solwatch>",
+        when=now,
+        attachments=mailing.attachments,
+    )
+
+
+def message_name(day: date, audience: str) -> str:
+    """The name a mailer gives a notice's message (the outbox file's, before the address)."""
+    return f"{day.isoformat()}-{slug(audience)}"
+
+
 def record_notices(
     mailing: Mailing, *, settings: Settings, now: datetime, session: Session
 ) -> bool:
@@ -211,15 +229,7 @@ def record_notices(
             address=address,
             role=role,
             subject=rendered.subject,
-            message=build_message(
-                rendered,
-                sender=settings.mail.sender,
-                to=address,
-                audience=mailing.audience_name,
-                message_id=f"<{mailing.id_prefix}.{index}@solwatch>",
-                when=now,
-                attachments=mailing.attachments,
-            ),
+            message=message_to(mailing, index, settings=settings, now=now),
             carried=json.dumps(mailing.carried),
             created_at=now,
             next_attempt_at=now,
@@ -308,7 +318,7 @@ def send_due(
                 notice.message,
                 sender=settings.mail.sender,
                 recipient=notice.address,
-                name=f"{notice.day.isoformat()}-{slug(notice.audience)}",
+                name=message_name(notice.day, notice.audience),
             )
         except MailError as error:
             notice.state, notice.last_error = FAILED, str(error)
@@ -382,6 +392,25 @@ def run_daily(
             run.summary = json.dumps(
                 {"digests": len(digests), "recorded": report.planned, **report.delivery.summary()}
             )
+    return report
+
+
+def preview_daily(
+    engine: Engine, settings: Settings, today: date, *, mailer: Mailer, now: Clock
+) -> DailyReport:
+    """Today's digests planned and handed to `mailer`, without the ledger: nothing is recorded,
+    so the day's real run still sends each of them (the demo's day). Any MailError stops it."""
+    report = run_daily(engine, settings, today, mailer=mailer, now=now, dry_run=True)
+    env = template_env(settings.mail.templates_dir)
+    for mailing in daily.mailings(report.digests, env):
+        for index, (address, _) in enumerate(mailing.addresses):
+            mailer.send(
+                message_to(mailing, index, settings=settings, now=now()),
+                sender=settings.mail.sender,
+                recipient=address,
+                name=message_name(mailing.day, mailing.audience),
+            )
+            report.delivery.sent += 1
     return report
 
 

@@ -10,7 +10,7 @@ from typing import Protocol
 import aiosmtplib
 
 from solwatch.config import MailSettings
-from solwatch.reports.exports import write_bytes_file
+from solwatch.reports.exports import OutputError, write_bytes_file
 
 
 class MailError(Exception):
@@ -39,8 +39,9 @@ class FileMailer:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_bytes_file(self.folder / f"{safe}.eml", message)
-        except OSError as error:
-            raise TransportFailure(f"cannot write to {self.folder}: {error.strerror}") from None
+        except (OSError, OutputError) as error:  # a full or read-only outbox: not delivered
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise TransportFailure(f"cannot write to the outbox {self.folder}: {reason}") from None
 
 
 class SmtpMailer:

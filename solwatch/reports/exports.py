@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -10,6 +14,7 @@ from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from solwatch.core.alerts import Thresholds
@@ -28,25 +33,101 @@ from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write
 from solwatch.reports.stats import CENTER_ORDER
 from solwatch.store.assessments import iter_open
 from solwatch.store.cases import waivers_signed_between
-from solwatch.store.extract import Row, RowError
+from solwatch.store.extract import REJECT_REASON, header_key
+from solwatch.store.importer import Rejected
+
+
+class OutputError(ValueError):
+    """A place an output cannot be written to; the message names it and says why."""
+
+
+def _kind_of(mode: int) -> str:
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def output_path(path: Path) -> Path:
+    """The file `path` names, symbolic links followed, if solwatch may write it: a regular
+    file, or none yet in a folder that exists. OutputError otherwise: solwatch never replaces
+    a folder, a device, a pipe or a socket, and never creates folders for a file."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OutputError(f"{path}: {_kind_of(mode)}, not a regular file; solwatch writes files")
+    if not target.parent.is_dir():
+        raise OutputError(f"{path}: there is no folder {target.parent}")
+    return target
+
+
+def output_folder(path: Path) -> Path:
+    """`path` as a folder for output files, made if it does not exist yet (its parent must:
+    as for a file, solwatch never creates a chain of folders); OutputError otherwise."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise OutputError(f"{path}: there is no folder {path.parent}") from None
+        path.mkdir()
+        return path
+    if not stat.S_ISDIR(mode):
+        raise OutputError(f"{path}: {_kind_of(mode).replace('a folder', 'a file')}, not a folder")
+    return path
+
+
+def _create_partial(target: Path) -> tuple[Path, int]:
+    """A new, empty twin of `target` in its folder, created exclusively (never an existing
+    file, pipe or link of the same name), and its descriptor."""
+    while True:
+        partial = target.with_name(f"{target.name}.{secrets.token_hex(4)}.partial")
+        try:
+            return partial, os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+
+
+@contextmanager
+def replacing(path: Path, *, binary: bool = False) -> Iterator[IO[Any]]:
+    """A handle on a twin of `path` (UTF-8 text with a byte-order mark, or `binary`) that
+    replaces `path` when the block completes and is removed if it fails: a reader sees the
+    old file or the whole new one, and no `.partial` is left behind."""
+    target = output_path(path)
+    partial, descriptor = _create_partial(target)
+    try:
+        handle = (
+            os.fdopen(descriptor, "wb")
+            if binary
+            else os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+        )
+        with handle:
+            yield handle
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def write_bytes_file(path: Path, data: bytes) -> Path:
-    """Write `data` through a `.partial` twin, so a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
+    """Write `data` whole or not at all (see replacing)."""
+    with replacing(path, binary=True) as handle:
+        handle.write(data)
     return path
 
 
 def write_csv_file(
     path: Path, fields: Sequence[str], rows: Iterable[Mapping[str, Any]]
 ) -> tuple[Path, int]:
-    """Write a CSV file through a `.partial` twin, so a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+    """Write a CSV file whole or not at all (see replacing)."""
+    with replacing(path) as handle:
         count = write_csv(handle, fields, rows)
-    partial.replace(path)
     return path, count
 
 
@@ -57,6 +138,7 @@ class _GroupFiles:
     def __init__(self, folder: Path, stem: str) -> None:
         self.folder, self.stem = folder, stem
         self.handles: dict[str, IO[str]] = {}
+        self.partials: dict[str, Path] = {}
         self.writers: dict[str, CsvRows] = {}
         self.summaries: dict[str, CenterSummary] = {}
 
@@ -65,8 +147,8 @@ class _GroupFiles:
 
     def open(self, key: str) -> None:
         if key not in self.writers:
-            partial = self.folder / f"{self.stem}-{key}.csv.partial"
-            self.handles[key] = partial.open("w", encoding="utf-8-sig", newline="")
+            self.partials[key], descriptor = _create_partial(output_path(self.path(key)))
+            self.handles[key] = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
             self.writers[key] = CsvRows(self.handles[key], CEAR_FIELDS)
             self.summaries[key] = CenterSummary()
 
@@ -79,12 +161,17 @@ class _GroupFiles:
         for handle in self.handles.values():
             handle.close()
 
+    def discard(self) -> None:
+        """Remove the twins not yet put in place: a failed export leaves no `.partial`."""
+        for partial in self.partials.values():
+            partial.unlink(missing_ok=True)
+
     def finish(self, order: Sequence[str], as_of: date, xlsx: bool) -> list[tuple[Path, int]]:
         """Put each file (in `order`) in place, with its workbook twin when `xlsx`."""
         written = []
         for key in order:
             path = self.path(key)
-            path.with_name(path.name + ".partial").replace(path)
+            self.partials.pop(key).replace(path)
             written.append((path, self.writers[key].count))
             if xlsx:
                 workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
@@ -126,32 +213,37 @@ def write_cear_files(
     reports = _GroupFiles(folder, f"fpf-{month}")
     office_of_port = {port: office.key for office in fpf for port in office.ports}
     try:
-        for office in fpf:
-            reports.open(office.key)
-        for assessment in assessments:
-            if not assessment.record.is_open:
-                continue
-            row = cear_row(assessment, offices)
-            centers.add(file_key(assessment.record.center), row, assessment)
-            office_key = office_of_port.get(assessment.record.port_code or "")
-            if office_key is not None:
-                reports.add(office_key, row, assessment)
-    finally:
-        centers.close()
-        reports.close()
-    order = sorted(centers.summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
-    for key in order:
-        centers.summaries[key].waivers_signed_in_month = waivers_in_month.get(
-            None if key == NO_CENTER else key, 0
-        )
-    written = centers.finish(order, as_of, xlsx)
-    rows = [centers.summaries[key].summary_row(key) for key in order]
-    summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
-    written.append(summary)
-    if xlsx:
-        workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
-        written.append((workbook, summary[1]))
-    written += reports.finish([office.key for office in fpf], as_of, xlsx)
+        try:
+            for office in fpf:
+                reports.open(office.key)
+            for assessment in assessments:
+                if not assessment.record.is_open:
+                    continue
+                row = cear_row(assessment, offices)
+                centers.add(file_key(assessment.record.center), row, assessment)
+                office_key = office_of_port.get(assessment.record.port_code or "")
+                if office_key is not None:
+                    reports.add(office_key, row, assessment)
+        finally:
+            centers.close()
+            reports.close()
+        order = sorted(centers.summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
+        for key in order:
+            centers.summaries[key].waivers_signed_in_month = waivers_in_month.get(
+                None if key == NO_CENTER else key, 0
+            )
+        written = centers.finish(order, as_of, xlsx)
+        rows = [centers.summaries[key].summary_row(key) for key in order]
+        summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
+        written.append(summary)
+        if xlsx:
+            workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
+            written.append((workbook, summary[1]))
+        written += reports.finish([office.key for office in fpf], as_of, xlsx)
+    except BaseException:
+        centers.discard()
+        reports.discard()
+        raise
     return CearFiles(
         written,
         {key: centers.summaries[key] for key in order},
@@ -159,23 +251,83 @@ def write_cear_files(
     )
 
 
-def write_rejects(path: Path, rejected: Iterable[tuple[RowError, Row]]) -> None:
-    """The rows an import skipped, with the file, line, column and reason of each, as CSV."""
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        write_csv(
-            handle,
-            ("file", "line", "column", "reason", "row"),
-            (
-                {
-                    "file": error.path,
-                    "line": error.line,
-                    "column": error.column,
-                    "reason": error.reason,
-                    "row": ",".join(row.cells),
-                }
-                for error, row in rejected
-            ),
-        )
+class RejectFiles:
+    """Where an import's rejected rows go, so that they can be corrected and imported again:
+    each extract file's rejected rows as CSV with that file's own header plus `reason` (or
+    `reject_reason`, when the header has a `reason` column), the cells as they were.
+
+    The first file with rejected rows writes `path`; each other one a file beside it named
+    after its extract (`rejects.csv`, `rejects-entries.csv`). Every one of these places is
+    checked when the object is made, before anything is imported (OutputError; never an
+    input file), written before the import commits, and put in place after.
+    """
+
+    def __init__(self, path: Path, inputs: Sequence[Path]) -> None:
+        self.path = path
+        self.siblings = {
+            str(source): path.with_name(f"{path.stem}-{source.stem}{path.suffix or '.csv'}")
+            for source in inputs
+        }
+        self.partials: list[tuple[Path, Path]] = []
+        self.written: list[tuple[Path, int]] = []
+        for target in (path, *self.siblings.values()):
+            checked = output_path(target)
+            for source in inputs:
+                if _same_file(checked, source):
+                    raise OutputError(f"{target}: is the input file {source}; name another file")
+            partial, descriptor = _create_partial(checked)  # proves the folder writable
+            os.close(descriptor)
+            partial.unlink()
+
+    def write(self, rejected: Sequence[Rejected]) -> None:
+        """Write the rejected rows, grouped by the file they came from, to their places'
+        twins (put in place by `commit`)."""
+        groups: dict[str, list[Rejected]] = {}
+        for item in rejected:
+            groups.setdefault(item.path, []).append(item)
+        for number, (source, items) in enumerate(groups.items()):
+            place = self.path if number == 0 else self.siblings[source]
+            target = output_path(place)
+            try:
+                partial, descriptor = _create_partial(target)
+                self.partials.append((partial, target))
+                with os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="") as handle:
+                    _write_rejected(handle, items)
+            except OSError as error:
+                raise OutputError(f"{place}: cannot write: {error.strerror or error}") from None
+            self.written.append((place, len(items)))
+
+    def commit(self) -> None:
+        for partial, target in self.partials:
+            partial.replace(target)
+        self.partials = []
+
+    def discard(self) -> None:
+        for partial, _ in self.partials:
+            partial.unlink(missing_ok=True)
+        self.partials, self.written = [], []
+
+
+def _same_file(target: Path, source: Path) -> bool:
+    try:
+        return os.path.samefile(target, source)
+    except OSError:
+        return Path(os.path.realpath(target)) == Path(os.path.realpath(source))
+
+
+def _write_rejected(handle: IO[str], items: Sequence[Rejected]) -> None:
+    import csv
+
+    header = items[0].header
+    keys = {header_key(title) for title in header}
+    reason = REJECT_REASON[0] if header_key(REJECT_REASON[0]) not in keys else REJECT_REASON[1]
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow([*header, reason])
+    width = len(header)
+    for item in items:
+        cells = item.row.cells
+        padded = [*cells[:width], *[""] * (width - len(cells))]
+        writer.writerow([*padded, item.reason, *cells[width:]])
 
 
 def export_cear(
@@ -238,10 +390,15 @@ def write_xlsx_file(source: Path, target: Path, stamp: date) -> Path:
             )
     midnight = datetime(stamp.year, stamp.month, stamp.day)  # noqa: DTZ001  (a document date)
     workbook.properties.created = workbook.properties.modified = midnight
-    partial = target.with_name(target.name + ".partial")
-    workbook.save(partial)
-    _pin_zip_times(partial, midnight)
-    partial.replace(target)
+    partial, descriptor = _create_partial(output_path(target))
+    os.close(descriptor)
+    try:
+        workbook.save(partial)
+        _pin_zip_times(partial, midnight)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -267,7 +424,10 @@ def _pin_zip_times(path: Path, when: datetime) -> None:
         )
         for name, data in entries
     ]
-    stamp = (when.year, when.month, when.day, 0, 0, 0)
+    # A zip entry's date runs from 1980 to 2107: a month outside (an --as-of far off) is
+    # stamped with the nearest date the format can hold.
+    day = min(max(when.date(), date(1980, 1, 1)), date(2107, 12, 31))
+    stamp = (day.year, day.month, day.day, 0, 0, 0)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for name, data in entries:
             target.writestr(
@@ -305,6 +465,9 @@ def _typed(sheet: Any, kind: str, text: str) -> Any:
         return cell
     if _neutralized(text):
         text = text[1:]
+    # A control character (from a store filled before imports refused them) cannot go into a
+    # worksheet: shown as U+FFFD, the replacement character, rather than failing the workbook.
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
     if text.startswith(FORMULA_STARTS):
         cell = WriteOnlyCell(sheet, value=text)
         cell.data_type = "s"

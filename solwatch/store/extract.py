@@ -8,23 +8,34 @@ comes back either with typed values or with every problem found in it, as
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from solwatch.core.centers import normalize_center
-from solwatch.core.dates import parse_date
+from solwatch.core.dates import add_years, parse_date
 from solwatch.core.facts import ENTRY_SEPARATOR, KNOWN_EVENT_KINDS, CaseType, Culpability, Status
 
 E = TypeVar("E", bound=Enum)
 
 KINDS = ("cases", "entries", "waivers", "tolling", "events")
 EARLIEST_PLAUSIBLE = date(1950, 1, 1)
+# A date that may lie ahead (a recorded SOL date, a waiver's end) is at most this many years
+# after the case's start or the waiver's signature: 9999-12-31 is a placeholder, not a limit.
+PLAUSIBLE_YEARS_AHEAD = 50
+# The largest amount an extract may state: far above any penalty, far inside the store's
+# 64-bit integer cents.
+MAX_CENTS = 10**15 - 1
+# C0 and C1 control characters (line breaks and tabs among them) and DEL: no field of a case
+# holds one, and they break the digests, the spreadsheets and the terminal.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The column a rejects file adds after the extract's own (tolling files already have `reason`).
+REJECT_REASON = ("reason", "reject_reason")
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "cases": (
@@ -97,11 +108,13 @@ class RowError:
 
 
 class ExtractError(Exception):
-    """A file that cannot be read at all (bad header, bad encoding, unknown kind)."""
+    """A file that cannot be read at all (bad header, bad encoding, unknown kind), with every
+    problem found."""
 
-    def __init__(self, error: RowError) -> None:
+    def __init__(self, error: RowError, *more: RowError) -> None:
         super().__init__(str(error))
         self.error = error
+        self.errors = [error, *more]
 
 
 @dataclass
@@ -181,26 +194,37 @@ def _text(cell: str) -> str:
     return cell
 
 
-_PLAIN_AMOUNT = re.compile(r"(\d+)(?:\.(\d{1,2}))?")
+_PLAIN_AMOUNT = re.compile(r"(\d{1,13})(?:\.(\d{1,2}))?")
+_AMOUNT = re.compile(r"(-?)(\d*)(?:\.(\d*))?")
+_SCIENTIFIC = re.compile(r"[-+]?[\d.]+[eE][-+]?\d+")
 
 
 def _amount(cell: str) -> int:
-    """Dollars, `$` and thousands separators allowed, to integer cents, exactly."""
+    """Dollars, `$` and thousands separators allowed, to integer cents, exactly. Plain decimal
+    notation only (`1e3` is refused), at most MAX_CENTS."""
     cleaned = cell.replace("$", "").replace(",", "").replace(" ", "")
     plain = _PLAIN_AMOUNT.fullmatch(cleaned)
-    if plain:
+    if plain:  # the usual case, quickly: at most 13 digits of dollars, at most 2 of cents
         whole, part = plain.groups()
-        return int(whole) * 100 + int((part or "0").ljust(2, "0"))
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {cell!r}") from None
-    if not value.is_finite() or value < 0:
+        return int(whole) * 100 + (int(part.ljust(2, "0")) if part else 0)
+    match = _AMOUNT.fullmatch(cleaned)
+    if not match or not (match.group(2) or match.group(3)):
+        if _SCIENTIFIC.fullmatch(cleaned):
+            raise ValueError(
+                f"scientific notation is not an amount: {cell!r} (write plain dollars)"
+            )
+        raise ValueError(f"not an amount: {cell!r}")
+    sign, whole, fraction = match.group(1), match.group(2).lstrip("0"), match.group(3) or ""
+    if sign and (whole or fraction.strip("0")):
         raise ValueError(f"not an amount of dollars: {cell!r}")
-    cents = value * 100
-    if cents != cents.to_integral_value():
+    if fraction[2:].strip("0"):
         raise ValueError(f"more than two decimals: {cell!r}")
-    return int(cents)
+    if len(whole) > len(str(MAX_CENTS // 100)):
+        raise ValueError(f"more than ${MAX_CENTS // 100:,}.99, not a plausible amount: {cell!r}")
+    cents = int(whole or "0") * 100 + int(fraction[:2].ljust(2, "0"))
+    if cents > MAX_CENTS:
+        raise ValueError(f"more than ${MAX_CENTS // 100:,}.99, not a plausible amount: {cell!r}")
+    return cents
 
 
 def _statute(cell: str) -> str:
@@ -335,6 +359,7 @@ def _cross_checks(
                 problems.append(
                     (name, f"{value.isoformat()} is in the future (after {as_of.isoformat()})")
                 )
+    problems += _too_far_ahead(kind, values, as_of)
     violation, discovery = values.get("violation_date"), values.get("discovery_date")
     if violation and discovery and discovery < violation:
         problems.append(
@@ -373,28 +398,181 @@ def _cross_checks(
     return problems
 
 
-def match_header(header: Sequence[str], kind: str, mapping: Mapping[str, str]) -> dict[str, int]:
-    """Which cell holds each known column of `kind`, by name (after `[import.columns]`)."""
+def _too_far_ahead(kind: str, values: dict[str, Any], as_of: date) -> list[tuple[str, str]]:
+    """A recorded SOL date or a waiver's end more than PLAUSIBLE_YEARS_AHEAD after the case's
+    start (its earliest date in the row, else the as-of day) or the waiver's signature: a
+    placeholder such as 9999-12-31 would otherwise read as "time enough"."""
+    if kind == "cases":
+        name, what, value = "sol_date", "the case's start", values.get("sol_date")
+        if value is None:
+            return []
+        start: date = as_of
+        for column in ("violation_date", "discovery_date", "initiated_date"):
+            known = values.get(column)
+            if known is not None and known < start:
+                start = known
+    elif kind == "waivers":
+        name, what, value = "expires_date", "the waiver's signature", values.get("expires_date")
+        signed = values.get("signed_date")
+        if value is None or signed is None:
+            return []
+        start = signed
+    else:
+        return []
+    if value.year - start.year < PLAUSIBLE_YEARS_AHEAD or value <= add_years(
+        start, PLAUSIBLE_YEARS_AHEAD
+    ):
+        return []
+    return [
+        (
+            name,
+            f"{value.isoformat()} is more than {PLAUSIBLE_YEARS_AHEAD} years after {what} "
+            f"({start.isoformat()}): not a plausible date",
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Header:
+    """A checked header: which cell holds each known column, and what is ignored (warnings)."""
+
+    positions: dict[str, int]
+    warnings: list[RowError] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # the header's cells, as written
+
+    @property
+    def columns(self) -> list[str]:
+        """The known columns the header names, in header order."""
+        return list(self.positions)
+
+
+def _control_name(text: str) -> str:
+    found = CONTROL.search(text)
+    assert found is not None
+    code = ord(found.group())
+    names = {0x00: "NUL", 0x09: "tab", 0x0A: "line break", 0x0D: "carriage return"}
+    return f"U+{code:04X}" + (f" ({names[code]})" if code in names else "")
+
+
+def check_header(
+    header: Sequence[str], *, path: str, kind: str, mapping: Mapping[str, str]
+) -> Header:
+    """Which cell holds each known column of `kind`, by name (after `[import.columns]`).
+
+    Raises ExtractError, with every problem, for a header that cannot be trusted: a name with
+    a control character (a line break, a NUL), a column named twice, a name one slip away
+    from a column of `kind`, or a required column missing. Any other unknown name is ignored
+    with a warning; so is the `reason` column a rejects file ends with."""
     canonical = {header_key(name): name for name in COLUMNS[kind]}
     renamed = {header_key(source): target for source, target in mapping.items()}
+    others = {header_key(n): other for other in KINDS if other != kind for n in COLUMNS[other]}
+    errors: list[RowError] = []
+    unknown: list[tuple[int, str]] = []
     positions: dict[str, int] = {}
     for index, title in enumerate(header):
+        if CONTROL.search(title):
+            errors.append(
+                RowError(
+                    path,
+                    1,
+                    "(header)",
+                    f"column {index + 1} ({title!r}) holds a control character "
+                    f"{_control_name(title)}: a header name is one line of text",
+                )
+            )
+            continue
         key = header_key(title)
         name = renamed.get(key) or canonical.get(key)
-        if name in COLUMNS[kind] and name not in positions:
+        if name not in COLUMNS[kind]:
+            unknown.append((index, title))
+        elif name in positions:
+            errors.append(
+                RowError(
+                    path,
+                    1,
+                    name,
+                    f"named twice in the header (columns {positions[name] + 1} and {index + 1})",
+                )
+            )
+        else:
             positions[name] = index
-    return positions
+    free = {key: name for key, name in canonical.items() if name not in positions}
+    warnings: list[RowError] = []
+    for index, title in unknown:
+        key = header_key(title)
+        close = difflib.get_close_matches(key, list(free), n=1, cutoff=0.8)
+        if close:
+            errors.append(
+                RowError(
+                    path,
+                    1,
+                    title,
+                    f"unknown column; did you mean {free[close[0]]}? (rename it, or map it in "
+                    f"[import.columns])",
+                )
+            )
+        elif index == len(header) - 1 and key in map(header_key, REJECT_REASON):
+            continue
+        elif not key:
+            warnings.append(RowError(path, 1, f"column {index + 1}", "no name: ignored"))
+        elif key in others:
+            what = f"a column of {others[key]} files, not of {kind} files: ignored"
+            warnings.append(RowError(path, 1, title, what))
+        else:
+            warnings.append(RowError(path, 1, title, f"not a column of {kind} files: ignored"))
+    missing = [name for name in REQUIRED[kind] if name not in positions]
+    if missing:
+        errors.append(
+            RowError(
+                path,
+                1,
+                missing[0],
+                f"required column is missing from the header ({', '.join(missing)})",
+            )
+        )
+    if errors:
+        raise ExtractError(*errors)
+    return Header(positions, warnings, list(header))
 
 
-def read_header(path: Path, kind: str, mapping: Mapping[str, str]) -> list[str]:
-    """The known columns a file's header names, in header order.
+def _csv_reason(error: csv.Error) -> str:
+    text = str(error)
+    if text.startswith("new-line character seen in unquoted field"):
+        return (
+            "a line break inside a cell that is not quoted; a file whose lines end with a "
+            "carriage return alone (old Mac format) must be saved with Windows or Unix line ends"
+        )
+    if text.startswith("field larger than field limit"):
+        return f"a cell longer than {csv.field_size_limit()} characters (a quote left open?)"
+    return text
 
-    Only the first line is decoded, and leniently: a bad byte anywhere is reported, with its
-    line, by `parse_rows`."""
+
+def decoded(raw_lines: Iterable[bytes], path: str) -> Iterator[str]:
+    """An extract's lines as text, decoded one by one so that a bad byte is reported on its
+    own line (ExtractError, column `(encoding)`); a byte-order mark on the first is dropped."""
+    for number, raw in enumerate(raw_lines, 1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise ExtractError(
+                RowError(path, number, "(encoding)", f"not UTF-8 text ({error.reason})")
+            ) from None
+
+
+def read_header(path: Path, kind: str, mapping: Mapping[str, str]) -> Header:
+    """A file's header, checked (see check_header). Raises ExtractError for a file that is
+    empty, not UTF-8 on its first line, or whose header cannot be read or trusted."""
     with path.open("rb") as handle:
-        first = handle.readline().decode("utf-8-sig", errors="replace")
-    header = next(csv.reader([first]), [])
-    return list(match_header(header, kind, mapping))
+        reader = csv.reader(decoded(handle, str(path)))
+        try:
+            header = next(reader, None)
+        except csv.Error as error:
+            raise ExtractError(
+                RowError(str(path), reader.line_num, "(csv)", _csv_reason(error))
+            ) from None
+    if header is None:
+        raise ExtractError(RowError(str(path), 1, "(header)", "the file is empty"))
+    return check_header(header, path=str(path), kind=kind, mapping=mapping)
 
 
 Plan = list[tuple[str, int, Callable[[str], Any] | None, dict[str, Any] | None]]
@@ -423,19 +601,10 @@ def _plan(
     mapping: Mapping[str, str],
     status: Callable[[str], str],
 ) -> Plan:
-    positions = match_header(header, kind, mapping)
-    missing = [name for name in REQUIRED[kind] if name not in positions]
-    if missing:
-        raise ExtractError(
-            RowError(
-                path,
-                1,
-                missing[0],
-                f"required column is missing from the header ({', '.join(missing)})",
-            )
-        )
     plan: Plan = []
-    for name, index in positions.items():
+    for name, index in check_header(
+        header, path=path, kind=kind, mapping=mapping
+    ).positions.items():
         parser = _parser_for(name, status)
         memo: dict[str, Any] | None = {} if name in MEMOISED or name.endswith("_date") else None
         plan.append((name, index, None if parser is _text else parser, memo))
@@ -451,7 +620,10 @@ def parse_rows(
     columns: Mapping[str, str] | None = None,
     status_map: Mapping[str, Status] | None = None,
 ) -> Iterator[Row]:
-    """Typed rows of one extract. Raises ExtractError if the file cannot be read at all."""
+    """Typed rows of one extract. Raises ExtractError if the file cannot be read at all.
+
+    A row with more or fewer cells than the header is an error on its line (a short row would
+    otherwise read as blanks), and so is a control character in a cell of a known column."""
     reader = csv.reader(lines)
     try:
         header = next(reader, None)
@@ -466,14 +638,20 @@ def parse_rows(
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             row = Row(line, cells)
-            if len(cells) > width:
-                row.errors.append(
-                    RowError(path, line, "(row)", f"{len(cells)} cells but the header has {width}")
-                )
-            values = row.values
             count = len(cells)
+            if count != width:
+                row.errors.append(
+                    RowError(path, line, "(row)", f"{count} cells but the header has {width}")
+                )
+            suspect = CONTROL.search("".join(cells)) is not None
+            values = row.values
             for name, index, parse, memo in plan:
-                cell = cells[index].strip() if index < count else ""
+                raw = cells[index] if index < count else ""
+                if suspect and CONTROL.search(raw):
+                    reason = f"control character {_control_name(raw)} in the cell"
+                    row.errors.append(RowError(path, line, name, reason))
+                    continue
+                cell = raw.strip()
                 if not cell:
                     if name in required:
                         row.errors.append(RowError(path, line, name, "required, but blank"))
@@ -495,4 +673,4 @@ def parse_rows(
                 row.errors.append(RowError(path, line, name, reason))
             yield row
     except csv.Error as error:
-        raise ExtractError(RowError(path, reader.line_num, "(csv)", str(error))) from None
+        raise ExtractError(RowError(path, reader.line_num, "(csv)", _csv_reason(error))) from None

@@ -37,11 +37,12 @@ from solwatch.store.extract import (
     ExtractError,
     Row,
     RowError,
+    decoded,
     parse_rows,
     read_header,
 )
-from solwatch.store.locks import lock_imports
-from solwatch.store.pg_copy import Stage, apply_cases, apply_children
+from solwatch.store.locks import DEFAULT_WAIT_SECONDS, lock_imports
+from solwatch.store.pg_copy import Stage, apply_cases, apply_children, fill_blanks, settle_revives
 from solwatch.store.resolutions import Correction, reconcile_corrections
 
 BATCH = 2000
@@ -63,9 +64,14 @@ NEW_CASE: dict[str, Any] = {
     "case_type": CaseType.PENALTY.value,
     "rules_version": None,
 }
+# What a blank cell means for a case, where that is not NULL.
+CASE_DEFAULTS: dict[str, Any] = {"case_type": CaseType.PENALTY.value}
 CHILD_ATTRIBUTES = {"loss_amount": "loss_cents"}
 # What a blank cell stores, where that is not NULL.
 CHILD_DEFAULTS: dict[str, Any] = {"loss_cents": 0, "revives": False}
+# A waiver's term is stated as a whole: a row that gives its end date or its length replaces
+# both (the other blank), so a stored end date never joins a new term.
+TERM = ("expires_date", "term_years")
 CHILD_LABELS = {
     "entries": "entry",
     "waivers": "waiver signed",
@@ -85,6 +91,8 @@ class FileReport:
     changed: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Stored values whose cell is blank in the extract: kept, or cleared with `blank_clears`.
+    blank: int = 0
 
     def applied(self, staged: int, new: int, changed: int) -> None:
         """Count the rows of a file applied in bulk: `staged` valid rows, of which `new`
@@ -94,10 +102,23 @@ class FileReport:
         self.unchanged += staged - new - changed
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A row the import left out: the file it came from and that file's header, the row as
+    read, and every reason (`FILE:LINE: column: reason`, joined with "; ")."""
+
+    path: str
+    header: list[str]
+    row: Row
+    reason: str
+
+
 @dataclass
 class ImportReport:
     files: list[FileReport] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    blank_clears: bool = False
     computed: int = 0
     committed: bool = False
     import_id: int | None = None
@@ -141,6 +162,7 @@ class _Import:
         now: datetime,
         columns: Mapping[str, str],
         status_map: Mapping[str, Status],
+        blank_clears: bool,
     ) -> None:
         self.session = session
         self.run = run
@@ -148,9 +170,11 @@ class _Import:
         self.now = now
         self.columns = columns
         self.status_map = status_map
-        self.report = ImportReport(import_id=run.id)
+        self.blank_clears = blank_clears
+        self.report = ImportReport(import_id=run.id, blank_clears=blank_clears)
         self.rejected_cases: set[str] = set()
-        self.rejects: list[tuple[RowError, Row]] = []
+        self.rejects: list[Rejected] = []
+        self.headers: dict[str, list[str]] = {}
         # On PostgreSQL each file's valid rows are staged with COPY and applied set-based.
         self.bulk = session.connection().dialect.name == "postgresql"
 
@@ -159,13 +183,8 @@ class _Import:
     def _reject(self, row: Row, errors: Sequence[RowError], file: FileReport) -> None:
         """Report every error of a row, and keep the row once, with all its reasons."""
         self.report.errors.extend(errors)
-        combined = RowError(
-            errors[0].path,
-            row.line,
-            "; ".join(e.column for e in errors),
-            "; ".join(e.reason for e in errors),
-        )
-        self.rejects.append((combined, row))
+        reason = "; ".join(str(error) for error in errors)
+        self.rejects.append(Rejected(file.path, self.headers.get(file.path, []), row, reason))
         file.rejected += 1
 
     def _history(self, changes: list[dict[str, Any]]) -> None:
@@ -185,31 +204,30 @@ class _Import:
             "source": source,
         }
 
+    def header(self, path: Path, kind: str) -> list[str]:
+        """The known columns of a file's header; what it ignores is reported as warnings."""
+        header = read_header(path, kind, self.columns)
+        self.report.warnings += header.warnings
+        self.headers[str(path)] = header.titles
+        return header.columns
+
     def rows(self, path: Path, kind: str, progress: Progress | None) -> Iterator[Row]:
         total = path.stat().st_size
         label = f"{path.name}"
 
-        def lines(handle: IO[bytes]) -> Iterator[str]:
-            # Decoded line by line, so that a bad byte is reported on its own line.
+        def counted(handle: IO[bytes]) -> Iterator[bytes]:
             done = 0
             for number, raw in enumerate(handle, 1):
                 done += len(raw)
                 if progress and number % 20000 == 0:
                     progress(label, done, total)
-                try:
-                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as error:
-                    raise ExtractError(
-                        RowError(
-                            str(path), number, "(encoding)", f"not UTF-8 text ({error.reason})"
-                        )
-                    ) from None
+                yield raw
             if progress:
                 progress(label, total, total)
 
         with path.open("rb") as handle:
             yield from parse_rows(
-                lines(handle),
+                decoded(counted(handle), str(path)),
                 path=str(path),
                 kind=kind,
                 as_of=self.as_of,
@@ -221,7 +239,7 @@ class _Import:
 
     def cases(self, path: Path, rows: Iterable[Row], file: FileReport) -> None:
         seen: set[bytes] = set()
-        present = read_header(path, "cases", self.columns)
+        present = self.header(path, "cases")
         fields = {CASE_ATTRIBUTES.get(n, n): n for n in present if n != "case_number"}
         stage = (
             Stage(self.session.connection(), Case.__table__, ["case_number", *fields])  # type: ignore[attr-defined]
@@ -256,10 +274,17 @@ class _Import:
                 self._upsert_cases(valid, present, str(path), file)
             else:
                 stage.copy(
-                    (row.line, number, *(self._case_value(row, n) for n in fields.values()))
+                    (row.line, number, *(row.values.get(n) for n in fields.values()))
                     for number, row in valid.items()
                 )
         if stage is not None:
+            file.blank += fill_blanks(
+                stage,
+                target="cases",
+                keys=["case_number"],
+                defaults=CASE_DEFAULTS,
+                blank_clears=self.blank_clears,
+            )
             new, changed = apply_cases(
                 stage,
                 fields=fields,
@@ -270,11 +295,6 @@ class _Import:
                 now=self.now,
             )
             file.applied(stage.rows, new, changed)
-
-    @staticmethod
-    def _case_value(row: Row, name: str) -> Any:
-        value = row.values.get(name)
-        return CaseType.PENALTY.value if name == "case_type" and value is None else value
 
     def _upsert_cases(
         self, valid: dict[str, Row], present: list[str], path: str, file: FileReport
@@ -295,17 +315,22 @@ class _Import:
         changes: list[dict[str, Any]] = []
         for number, row in valid.items():
             values = {name: row.values.get(name) for name in present}
-            if values.get("case_type") is None and "case_type" in values:
-                values["case_type"] = CaseType.PENALTY.value
             old_row = existing.get(number)
             if old_row is None:
-                new_rows.append(self._new_case(values))
+                new_rows.append(self._new_case({**values, **_blank_defaults(values)}))
                 file.new += 1
                 continue
             stored = old_row._mapping
             changed: dict[str, Any] = {}
             for name, value in values.items():
                 attribute = CASE_ATTRIBUTES.get(name, name)
+                if value is None:
+                    value = CASE_DEFAULTS.get(name)
+                    if stored[attribute] in (None, value):
+                        continue
+                    file.blank += 1
+                    if not self.blank_clears:
+                        continue
                 if stored[attribute] != value:
                     changes.append(
                         self._change(
@@ -345,7 +370,7 @@ class _Import:
         seen: set[bytes] = set()
         present = [
             CHILD_ATTRIBUTES.get(name, name)
-            for name in read_header(path, kind, self.columns)
+            for name in self.header(path, kind)
             if name != "case_number"
         ]
         table = CHILD_TABLES[kind].__table__  # type: ignore[attr-defined]
@@ -399,12 +424,19 @@ class _Import:
             if stage is None:
                 self._upsert_children(kind, valid, present, str(path), file)
             else:
-                stage.copy(
-                    (row.line, case_id, *map(_child_values(row, present).__getitem__, present))
-                    for case_id, row in valid
-                )
+                stage.copy((row.line, case_id, *_staged(row, present)) for case_id, row in valid)
         if stage is not None:
             keys = CHILD_KEYS[kind]
+            file.blank += fill_blanks(
+                stage,
+                target=table.name,
+                keys=["case_id", *keys],
+                defaults=CHILD_DEFAULTS,
+                blank_clears=self.blank_clears,
+                together=TERM if kind == "waivers" else (),
+            )
+            if kind == "waivers":
+                settle_revives(stage, keys=["case_id", *keys])
             new, changed = apply_children(
                 stage,
                 keys=keys,
@@ -417,6 +449,34 @@ class _Import:
                 now=self.now,
             )
             file.applied(stage.rows, new, changed)
+
+    def _child_values(
+        self,
+        kind: str,
+        stored: Any,
+        values: Mapping[str, Any],
+        row: Row,
+        present: list[str],
+        file: FileReport,
+    ) -> dict[str, Any]:
+        """The values a row gives a stored child row: a blank cell keeps the stored value
+        (counted in `file.blank`) unless `blank_clears`; a waiver's term is taken whole."""
+        stated = {CHILD_ATTRIBUTES.get(name, name) for name in row.values}
+        if kind == "waivers" and stated & set(TERM):
+            stated |= set(TERM)
+        result: dict[str, Any] = {}
+        for name in present:
+            if name in CHILD_KEYS[kind]:
+                continue
+            old, new = stored[name], values.get(name)
+            if name not in stated and old not in (None, CHILD_DEFAULTS.get(name)):
+                file.blank += 1
+                if not self.blank_clears:
+                    new = old
+            result[name] = new
+        if result.get("revives") and result.get("expires_date", stored["expires_date"]) is None:
+            result["revives"] = False  # a reviving waiver needs its end date: its term replaced it
+        return result
 
     def _entries_of(self, batch: list[Row], ids: Mapping[str, int]) -> dict[int, set[str]]:
         """The entry numbers on file for the cases of the waivers in `batch` that name
@@ -484,10 +544,8 @@ class _Import:
                 continue
             stored = found._mapping
             changed = {}
-            for name in present:
-                if name in keys:
-                    continue
-                old, new = stored[name], values.get(name)
+            for name, new in self._child_values(kind, stored, values, row, present, file).items():
+                old = stored[name]
                 if old != new:
                     changes.append(
                         self._change(case_id, f"{label}: {name}", _text(old), _text(new), source)
@@ -508,6 +566,14 @@ class _Import:
                 update(Case).where(col(Case.id).in_(touched)).values(rules_version=None)
             )
         self._history(changes)
+
+
+def _blank_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: default
+        for name, default in CASE_DEFAULTS.items()
+        if name in values and values[name] is None
+    }
 
 
 def _unknown_entries(path: Path, row: Row, number: str, on_file: set[str]) -> list[RowError]:
@@ -539,6 +605,13 @@ def _child_values(row: Row, present: Sequence[str]) -> dict[str, Any]:
     return {**staged, **{k: v for k, v in values.items() if k not in staged}}
 
 
+def _staged(row: Row, present: Sequence[str]) -> list[Any]:
+    """A child row's `present` values as staged on PostgreSQL: a blank cell is NULL, settled
+    by pg_copy.fill_blanks."""
+    values = {CHILD_ATTRIBUTES.get(name, name): value for name, value in row.values.items()}
+    return [values.get(name) for name in present]
+
+
 def _child_columns(table: type[SQLModel]) -> list[str]:
     return [
         column.name
@@ -562,16 +635,22 @@ def import_extracts(
     status_map: Mapping[str, Status] | None = None,
     dry_run: bool = False,
     skip_invalid: bool = False,
+    blank_clears: bool = False,
     progress: Progress | None = None,
     computing: Callable[[int], None] | None = None,
+    lock_wait_seconds: float = DEFAULT_WAIT_SECONDS,
     waiting: Callable[[], None] | None = None,
-) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
+    keep_rejects: Callable[[list[Rejected]], None] | None = None,
+) -> tuple[ImportReport, list[Rejected]]:
     """Import `files` (path, kind) in one transaction; returns the report and rejected rows.
 
-    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`. One import
-    at a time per store: `waiting` is called if this one must wait for another (see locks).
+    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`. A blank cell
+    keeps the stored value unless `blank_clears`. One import at a time per store (see
+    locks): if another import holds it, `waiting` is called and the import waits up to
+    `lock_wait_seconds` (then StoreBusy, nothing written). `keep_rejects` is given the
+    rejected rows before the import commits: if it fails, nothing is imported.
     """
-    lock_imports(session, waiting)
+    lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
     run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
     session.add(run)
     session.flush()
@@ -582,6 +661,7 @@ def import_extracts(
         now=now,
         columns=columns or {},
         status_map=status_map or {},
+        blank_clears=blank_clears,
     )
     try:
         for path, kind in ordered(files):
@@ -593,12 +673,14 @@ def import_extracts(
             else:
                 job.children(path, kind, rows, file)
     except ExtractError as error:
-        job.report.errors.append(error.error)
+        job.report.errors.extend(error.errors)
         session.rollback()
         return job.report, job.rejects
     if dry_run or (job.report.errors and not skip_invalid):
         session.rollback()
         return job.report, job.rejects
+    if keep_rejects is not None and job.rejects:
+        keep_rejects(job.rejects)
     job.report.computed = recompute_pending(session=session, now=now, advance=computing)
     job.report.corrections = reconcile_corrections(session=session, now=now, import_id=run.id)
     run.summary = json.dumps([file.__dict__ for file in job.report.files])

@@ -111,6 +111,81 @@ def _history(
     )
 
 
+def fill_blanks(
+    stage: Stage,
+    *,
+    target: str,
+    keys: Sequence[str],
+    defaults: Mapping[str, Any],
+    blank_clears: bool,
+    together: Sequence[str] = (),
+) -> int:
+    """Settle the blank cells of a stage (staged as NULL) as the SQLite path does: where a row
+    updates a stored row (of the table `target`, the same `keys`), a blank cell keeps
+    the stored value unless `blank_clears`; every other blank gets its column's default
+    (`defaults`, else NULL). The columns `together` are stated as a whole: a row that gives
+    one of them replaces them all. Returns how many stored values the blank cells would blank
+    (stored, and neither NULL nor the default)."""
+    connection, name = stage.connection, stage.name
+    match = " AND ".join(f"t.{_quoted(k)} = s.{_quoted(k)}" for k in keys)
+    columns = [c for c in stage.columns if c not in keys]
+    if not columns:
+        return 0
+    params = {f"d_{i}": defaults.get(c) for i, c in enumerate(columns)}
+    stated_together = " OR ".join(f"s.{_quoted(c)} IS NOT NULL" for c in together if c in columns)
+
+    def blanks(index: int, column: str) -> str:
+        stored = f"t.{_quoted(column)}"
+        condition = (
+            f"s.{_quoted(column)} IS NULL AND {stored} IS NOT NULL "
+            f"AND {stored} IS DISTINCT FROM CAST(:d_{index} AS {_type(stage, column)})"
+        )
+        if column in together and stated_together:
+            condition += f" AND NOT ({stated_together})"
+        return condition
+
+    counted = " + ".join(
+        f"CASE WHEN {blanks(i, c)} THEN 1 ELSE 0 END" for i, c in enumerate(columns)
+    )
+    count = connection.execute(
+        text(f"SELECT COALESCE(SUM({counted}), 0) FROM {name} s JOIN {target} t ON {match}"),
+        params,
+    ).scalar_one()
+    if count and not blank_clears:
+        sets = ", ".join(
+            f"{_quoted(c)} = CASE WHEN {blanks(i, c)} THEN t.{_quoted(c)} ELSE s.{_quoted(c)} END"
+            for i, c in enumerate(columns)
+        )
+        connection.execute(
+            text(f"UPDATE {name} AS s SET {sets} FROM {target} t WHERE {match}"), params
+        )
+    filled = [(i, c) for i, c in enumerate(columns) if defaults.get(c) is not None]
+    if filled:
+        sets = ", ".join(
+            f"{_quoted(c)} = COALESCE({_quoted(c)}, CAST(:d_{i} AS {_type(stage, c)}))"
+            for i, c in filled
+        )
+        connection.execute(text(f"UPDATE {name} SET {sets}"), params)
+    return int(count)
+
+
+def settle_revives(stage: Stage, *, keys: Sequence[str]) -> None:
+    """A staged waiver that revives and updates a stored one needs an end date: where its term
+    left none, it no longer revives (as on SQLite)."""
+    if "revives" not in stage.columns:
+        return
+    match = " AND ".join(f"t.{_quoted(k)} = s.{_quoted(k)}" for k in keys)
+    expires = "s.expires_date" if "expires_date" in stage.columns else "t.expires_date"
+    stage.connection.exec_driver_sql(
+        f"UPDATE {stage.name} AS s SET revives = FALSE FROM {stage.table.name} t "
+        f"WHERE {match} AND s.revives AND {expires} IS NULL"
+    )
+
+
+def _type(stage: Stage, column: str) -> str:
+    return str(stage.table.c[column].type.compile(dialect=stage.connection.dialect))
+
+
 def apply_cases(
     stage: Stage,
     *,

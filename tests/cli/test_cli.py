@@ -378,7 +378,7 @@ def test_demo_shows_every_rule_and_alert(tmp_path: Path, database_url: str) -> N
         cli("at-risk", *AS_OF, "--kind", "fallback-expired", "--format", "json").output
     )
     assert any(case["fallback_flags"] == ["late-waiver"] for case in fallback)
-    digests = [path.read_bytes() for path in (tmp_path / "outbox").glob("*.eml")]
+    digests = [path.read_bytes() for path in (tmp_path / "sample" / "outbox").glob("*.eml")]
     assert any(b"Fraud cases: the negligence alternative" in digest for digest in digests)
     expired = json.loads(cli("at-risk", *AS_OF, "--kind", "expired", "--format", "json").output)
     verdicts = {case["triage"] for case in expired}

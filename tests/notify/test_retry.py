@@ -126,7 +126,7 @@ def test_an_outbox_that_cannot_be_written_stops_the_run_with_exit_3(
     cli("init")
     cli("import", str(Path(__file__).parent.parent / "data" / "small"), *AS_OF)
     failed = cli("run-daily", *AS_OF, code=3).output
-    assert f"cannot write to {outbox}" in failed
+    assert f"cannot write to the outbox {outbox}" in failed
     assert "5 other notices not tried, left for the next attempt" in failed
     assert "still undelivered (2026-11-24): 6" in failed
     outbox.unlink()

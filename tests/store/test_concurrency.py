@@ -108,7 +108,10 @@ def test_a_second_import_says_it_waits_then_runs(cli: Cli, backend: str, tmp_pat
         run = cli.start("import", str(SMALL), "--as-of", "2026-11-24")
         assert run.stderr is not None
         line = run.stderr.readline()
-        assert line == "another import is running on this database: waiting for it to finish\n"
+        assert line == (
+            "solwatch: another import is writing to the store: waiting up to 15 minutes for it "
+            "to finish\n"
+        )
         time.sleep(0.5)
         assert run.poll() is None, "the import did not wait"
     output, errors = run.communicate(timeout=60)

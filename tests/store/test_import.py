@@ -34,7 +34,7 @@ def extract(tmp_path: Path) -> Path:
         folder / "waivers.csv",
         """
         case_number,signed_date,expires_date,term_years,revoked_date,revives,entries
-        C-1,2025-06-01,,2,,
+        C-1,2025-06-01,,2,,,
     """,
     )
     write(
@@ -399,22 +399,37 @@ def test_skip_invalid_loads_the_rest_and_writes_rejects(
 ) -> None:
     """With --skip-invalid the valid rows load and the rejected ones are kept with reasons."""
     cases = extract / "cases.csv"
-    cases.write_text(
-        cases.read_text() + "C-4,penalty,1592,negligence,OPEN,7,2704,X,1,2021-02-30,,,,,,\n"
-    )
+    bad = "C-4,penalty,1592,negligence,OPEN,7,2704,X,1,2021-02-30,,,,,,"
+    cases.write_text(cases.read_text() + bad + "\n")
     entries = extract / "entries.csv"
     entries.write_text(entries.read_text() + "C-4,E-1,2021-01-01,10\n")
     rejects = tmp_path / "rejects.csv"
     result = cli(
         "import", str(extract), "--as-of", "2026-11-24", "--skip-invalid", "--rejects", str(rejects)
     )
-    assert "2 rejected rows written to" in result.output
+    siblings = tmp_path / "rejects-entries.csv"
+    assert f"1 rejected row written to {rejects}" in result.output
+    assert f"1 rejected row written to {siblings}" in result.output
     with rejects.open(encoding="utf-8-sig", newline="") as handle:
-        rejected = list(csv.DictReader(handle))
-    assert [(r["line"], r["column"], r["reason"]) for r in rejected] == [
-        ("5", "violation_date", "not a real date: '2021-02-30' (day is out of range for month)"),
-        ("4", "case_number", "'C-4': its row in the cases file was rejected"),
-    ]
+        assert list(csv.reader(handle)) == [
+            [*CASES.split()[0].split(","), "reason"],
+            [
+                *next(csv.reader([bad])),
+                f"{cases}:5: violation_date: not a real date: '2021-02-30' (day is out of range "
+                f"for month)",
+            ],
+        ]
+    with siblings.open(encoding="utf-8-sig", newline="") as handle:
+        assert list(csv.reader(handle)) == [
+            ["case_number", "entry_number", "entry_date", "loss_amount", "reason"],
+            [
+                "C-4",
+                "E-1",
+                "2021-01-01",
+                "10",
+                f"{entries}:4: case_number: 'C-4': its row in the cases file was rejected",
+            ],
+        ]
     assert cli.rows("select count(*) from cases") == [(3,)]
 
 

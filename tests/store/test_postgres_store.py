@@ -116,7 +116,10 @@ def test_a_store_that_cannot_be_reached_is_one_clear_line(
     [line] = lines
     database = "no_such_store" if fault == "unknown-database" else _database(url)
     assert line.startswith(
-        f"solwatch: cannot use the postgresql database '{database}' on 127.0.0.1:"
+        tuple(
+            f"solwatch: cannot {doing} the postgresql database '{database}' on 127.0.0.1:"
+            for doing in ("open", "use")
+        )
     )
     assert {
         "server-down": "Connection refused",
@@ -246,7 +249,7 @@ def test_both_stores_export_the_same_bytes(tmp_path: Path, pg_url: str) -> None:
     write_sample(extract, today=AS_OF, count=400)
     with (extract / "cases.csv").open("a", encoding="utf-8") as cases:
         cases.writelines(
-            f"{n},penalty,1592,negligence,OPEN,7,2704,Tie Co,1,2021-03-04,,,,,,\n" for n in TIED
+            f"{n},penalty,1592,negligence,OPEN,7,2704,Tie Co,1,2021-03-04,,,,,,,\n" for n in TIED
         )
     outputs = []
     for cli in _both_stores(tmp_path, pg_url):
@@ -400,14 +403,14 @@ def test_a_connection_killed_mid_import_is_one_line_and_nothing_imported(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
+        pytest.param("postgresql://u:secret@host:notaport/db", "not a database URL", id="bad-port"),
         pytest.param(
-            "postgresql://u:secret@host:notaport/db", "not a valid database URL", id="bad-port"
+            "nosuchdb://u:secret@host/db", "unknown kind of database", id="unknown-scheme"
         ),
         pytest.param(
-            "nosuchdb://u:secret@host/db", "no driver for this database", id="unknown-scheme"
-        ),
-        pytest.param(
-            "mysql+nodriver://u:secret@host/db", "no driver for this database", id="unknown-driver"
+            "mysql+nodriver://u:secret@host/db",
+            "unknown kind of database",
+            id="unknown-driver",
         ),
     ],
 )
