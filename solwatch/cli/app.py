@@ -185,7 +185,8 @@ class App:
         """`text` with every secret solwatch knows (the SMTP password, the database URL's
         password or secret parameters) masked."""
         from solwatch.config import ConfigError
-        from solwatch.notify.events import Redactor, url_secrets
+        from solwatch.notify.events import Redactor
+        from solwatch.store.connection import url_secrets
 
         try:
             password = self.settings.mail.smtp.password()

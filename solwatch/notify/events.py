@@ -8,15 +8,11 @@ An event is a name (`run-started`, `run-finished`, `run-failed`, `sent`, `send-f
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, urlsplit
 
 MASK = "***"
-# Query parameters of a database URL that hold a secret (libpq's and the drivers' own names).
-SECRET_PARAMETERS = ("password", "passwd", "pass", "secret", "token", "key", "sslpassword")
 
 
 def describe(error: BaseException) -> str:
@@ -34,24 +30,10 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def url_secrets(url: str) -> list[str]:
-    """The secrets written in a URL: its password and any secret query parameter."""
-    try:
-        parts = urlsplit(url)
-        found = [parts.password] if parts.password else []
-        found += [
-            value
-            for name, value in parse_qsl(parts.query)
-            if value and any(word in name.lower() for word in SECRET_PARAMETERS)
-        ]
-    except ValueError:
-        # Unparsable: whatever stands between the scheme and an @ may be a password.
-        return re.findall(r"(?<=://)[^@/]+(?=@)", url)
-    return found
-
-
 def masked_url(url: str) -> str:
     """`url` with its password and secret query parameters shown as ***."""
+    from solwatch.store.connection import url_secrets
+
     return Redactor(url_secrets(url))(url)
 
 

@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import URL, make_url
@@ -66,16 +67,27 @@ def safe_url(url: str | URL) -> str:
 
 
 def url_secrets(url: str | URL) -> list[str]:
-    """The secrets in `url` (password, secret-looking query values), to keep out of messages."""
+    """The secrets in `url` (its password, secret-looking query values), to keep out of
+    anything printed: each as written in the URL (percent-encoded) and as the driver sees it
+    (decoded); of a URL that cannot be read, whatever stands between the scheme and an @."""
+    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
+    found: list[str] = []
+    try:
+        parts = urlsplit(text)
+        found += [parts.password] if parts.password else []
+        found += [value for key, value in parse_qsl(parts.query) if _SECRET_KEYS.search(key)]
+    except ValueError:
+        found += re.findall(r"(?<=://)[^@/]+(?=@)", text)
     try:
         parsed = url if isinstance(url, URL) else make_url(url)
     except (ArgumentError, ValueError):
-        return []
-    found = [str(parsed.password)] if parsed.password else []
-    for key, value in parsed.query.items():
-        if _SECRET_KEYS.search(key):
-            found += [value] if isinstance(value, str) else list(value)
-    return [secret for secret in found if secret]
+        parsed = None
+    if parsed is not None:
+        found += [str(parsed.password)] if parsed.password else []
+        for key, value in parsed.query.items():
+            if _SECRET_KEYS.search(key):
+                found += [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(secret for secret in found if secret))
 
 
 def describe_store(url: URL) -> str:

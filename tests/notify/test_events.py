@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from solwatch.notify.events import EventLog, Redactor, describe, masked_url, url_secrets
+from solwatch.notify.events import EventLog, Redactor, describe, masked_url
+from solwatch.store.connection import url_secrets
 
 
 @pytest.mark.parametrize(
