@@ -107,10 +107,10 @@ def rules(source: Path) -> dict[str, Any]:
 def _fast_rules() -> Callable[[Any], Any] | None:
     """The import's fast path through the rules, if this version of solwatch has one."""
     try:
-        from solwatch.core.limitations import summarize_facts  # type: ignore[attr-defined]
+        from solwatch.core.summary import summary_values
     except ImportError:
         return None
-    return summarize_facts  # type: ignore[no-any-return]
+    return summary_values
 
 
 def writer(sources: list[Path], out: Path) -> dict[str, Any]:

@@ -11,8 +11,9 @@ import click
 from solwatch.cli.app import AS_OF, CENTER, App, Failure, centers_option, pass_app
 from solwatch.cli.printing import print_stats
 from solwatch.core.dates import parse_date
-from solwatch.reports.exports import export_cear, write_bytes_file, write_csv_file
-from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
+from solwatch.reports import exports
+from solwatch.reports.case_lines import write_case_lines
+from solwatch.reports.exports import export_cear, write_bytes_file
 from solwatch.reports.stats import lost_period, stats_document, tally
 from solwatch.store.assessments import assess_cases
 
@@ -73,15 +74,12 @@ def export() -> None:
 def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     """Every case with its computed fields, as CSV."""
     today = app.today(as_of)
+    thresholds = app.settings.alerts.thresholds
     with app.session() as session:
-        rows = (
-            case_row(a, app.offices)
-            for a in assess_cases(today, app.settings.alerts.thresholds, session=session)
-        )
         if out is None:
-            write_csv(sys.stdout, CASE_FIELDS, rows)
+            write_case_lines(sys.stdout, today, thresholds, session=session, offices=app.offices)
             return
-        _, count = write_csv_file(out, CASE_FIELDS, rows)
+        count = exports.export_cases(out, today, thresholds, session=session, offices=app.offices)
     click.echo(f"{count} cases written to {out}", err=True)
 
 

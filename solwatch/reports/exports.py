@@ -5,26 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from sqlmodel import Session
 
 from solwatch.core.alerts import Thresholds
-from solwatch.core.assessment import Assessment
+from solwatch.reports.case_lines import write_case_lines, write_cear_lines
 from solwatch.reports.cear import (
-    CEAR_FIELDS,
     NO_CENTER,
     SUMMARY_FIELDS,
     CenterSummary,
-    cear_row,
-    file_key,
     month_bounds,
 )
-from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write_csv
+from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, write_csv
 from solwatch.reports.stats import CENTER_ORDER
-from solwatch.store.assessments import iter_open
 from solwatch.store.cases import waivers_signed_between
 from solwatch.store.extract import Row, RowError
 
@@ -48,41 +44,17 @@ def write_csv_file(
     return path, count
 
 
-def write_cear_files(
+def finish_cear_files(
     folder: Path,
     month: str,
     as_of: date,
-    assessments: Iterable[Assessment],
+    summaries: Mapping[str, CenterSummary],
     *,
-    offices: Mapping[str, str],
     waivers_in_month: Mapping[str | None, int],
     xlsx: bool = False,
 ) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
-    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`, each
-    with a typed `.xlsx` twin when `xlsx` (slow at scale: openpyxl writes cell by cell).
-
-    `assessments` come most urgent first; each open case goes straight to its Center's file,
-    so memory holds counts, not cases. Files appear whole or not at all.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    handles: dict[str, IO[str]] = {}
-    writers: dict[str, CsvRows] = {}
-    summaries: dict[str, CenterSummary] = {}
-    try:
-        for assessment in assessments:
-            if not assessment.record.is_open:
-                continue
-            key = file_key(assessment.record.center)
-            if key not in writers:
-                partial = folder / f"cear-{month}-{key}.csv.partial"
-                handles[key] = partial.open("w", encoding="utf-8-sig", newline="")
-                writers[key] = CsvRows(handles[key], CEAR_FIELDS)
-                summaries[key] = CenterSummary()
-            writers[key].write(cear_row(assessment, offices))
-            summaries[key].add(assessment)
-    finally:
-        for handle in handles.values():
-            handle.close()
+    """Each Center's `cear-MONTH-<center>.csv.partial`, written whole, takes its name (so
+    the files appear together), then the summary, and the workbooks when `xlsx`."""
     order = sorted(summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
     written = []
     for key in order:
@@ -91,10 +63,10 @@ def write_cear_files(
         )
         path = folder / f"cear-{month}-{key}.csv"
         path.with_name(path.name + ".partial").replace(path)
-        written.append((path, writers[key].count))
+        written.append((path, summaries[key].open))
         if xlsx:
             workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
-            written.append((workbook, writers[key].count))
+            written.append((workbook, summaries[key].open))
     rows = [summaries[key].summary_row(key) for key in order]
     summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
     written.append(summary)
@@ -135,17 +107,37 @@ def export_cear(
     xlsx: bool = False,
 ) -> tuple[list[tuple[Path, int]], dict[str, CenterSummary]]:
     """The CEAR files of `month` in `folder`, from the store's open cases assessed on `as_of`
-    (only those of `centers` when given); see write_cear_files."""
+    (only those of `centers` when given), computed by the database (`reports/case_lines`);
+    see finish_cear_files."""
     first, last = month_bounds(month)
-    return write_cear_files(
+    summaries = write_cear_lines(
+        folder, month, as_of, thresholds, session=session, offices=offices, centers=centers
+    )
+    return finish_cear_files(
         folder,
         month,
         as_of,
-        iter_open(as_of, thresholds, session=session, centers=centers),
-        offices=offices,
+        summaries,
         waivers_in_month=waivers_signed_between(first, last, session=session),
         xlsx=xlsx,
     )
+
+
+def export_cases(
+    path: Path,
+    today: date,
+    thresholds: Thresholds,
+    *,
+    session: Session,
+    offices: Mapping[str, str],
+) -> int:
+    """`export cases` into `path` (through a `.partial` twin): every case as of `today`,
+    computed by the database (`reports/case_lines`); returns how many."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8-sig", newline="") as handle:
+        count = write_case_lines(handle, today, thresholds, session=session, offices=offices)
+    partial.replace(path)
+    return count
 
 
 DATE_FIELDS = frozenset(
