@@ -40,7 +40,7 @@ from solwatch.core.facts import (
     TollingPeriod,
     Waiver,
 )
-from solwatch.core.limitations import compute_limitation, summarize
+from solwatch.core.summary import summary_values
 
 # Bump when a rule changes: every case computed under an older version is recomputed.
 RULES_VERSION = 2  # 2: the legal corrections of issue 7
@@ -427,27 +427,30 @@ def record_of(row: Any) -> CaseRecord:
 
 
 def computed_columns(facts: CaseFacts, sol_date: date | None) -> dict[str, Any]:
-    """The materialized columns of a case, from its facts."""
-    summary = summarize(facts, compute_limitation(facts))
+    """The materialized columns of a case, from its facts (the rules without their
+    explanations, `core/summary`: only `show` needs the steps)."""
+    rule, first, last, fallback, last_fallback, missing, flags, entries, loss, fallback_flags = (
+        summary_values(facts)
+    )
     attention = bool(
-        summary.missing
-        or summary.flags
-        or summary.fallback_flags
+        missing
+        or flags
+        or fallback_flags
         or sol_date is None
-        or (summary.first_date is not None and sol_date > summary.first_date)
+        or (first is not None and sol_date > first)
     )
     return {
-        "rule": summary.rule,
-        "limitation_date": summary.first_date,
-        "last_limitation_date": summary.last_date,
-        "fallback_date": summary.fallback_first_date,
-        "last_fallback_date": summary.fallback_last_date,
-        "missing_field": summary.missing,
-        "flags": summary.flags,
-        "fallback_flags": summary.fallback_flags,
+        "rule": rule,
+        "limitation_date": first,
+        "last_limitation_date": last,
+        "fallback_date": fallback,
+        "last_fallback_date": last_fallback,
+        "missing_field": missing,
+        "flags": flags,
+        "fallback_flags": fallback_flags,
         "attention": attention,
-        "entries_total": summary.entries_total,
-        "entries_loss_cents": summary.entries_loss_cents,
+        "entries_total": entries,
+        "entries_loss_cents": loss,
         "waivers_total": len(facts.waivers),
         "rules_version": RULES_VERSION,
     }

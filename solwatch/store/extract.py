@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import parse_date
@@ -490,3 +490,44 @@ def parse_rows(
             yield row
     except csv.Error as error:
         raise ExtractError(RowError(path, reader.line_num, "(csv)", str(error))) from None
+
+
+def read_rows(
+    path: Path,
+    kind: str,
+    *,
+    as_of: date,
+    columns: Mapping[str, str] | None = None,
+    status_map: Mapping[str, Status] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Iterator[Row]:
+    """The typed rows of the extract file at `path` (`parse_rows`), with `progress(file name,
+    bytes read, bytes in all)` as it goes. Raises ExtractError if the file cannot be read."""
+    total = path.stat().st_size
+    label = f"{path.name}"
+
+    def lines(handle: IO[bytes]) -> Iterator[str]:
+        # Decoded line by line, so that a bad byte is reported on its own line.
+        done = 0
+        for number, raw in enumerate(handle, 1):
+            done += len(raw)
+            if progress and number % 20000 == 0:
+                progress(label, done, total)
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                raise ExtractError(
+                    RowError(str(path), number, "(encoding)", f"not UTF-8 text ({error.reason})")
+                ) from None
+        if progress:
+            progress(label, total, total)
+
+    with path.open("rb") as handle:
+        yield from parse_rows(
+            lines(handle),
+            path=str(path),
+            kind=kind,
+            as_of=as_of,
+            columns=columns,
+            status_map=status_map,
+        )

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Status
 from solwatch.core.money import dollars
+from solwatch.store import bulk, bulk_rows
 from solwatch.store.cases import (
     CHILD_TABLES,
+    RULES_VERSION,
     Case,
     CaseChange,
     CaseEntry,
@@ -37,8 +39,8 @@ from solwatch.store.extract import (
     ExtractError,
     Row,
     RowError,
-    parse_rows,
     read_header,
+    read_rows,
 )
 
 BATCH = 2000
@@ -172,36 +174,14 @@ class _Import:
         }
 
     def rows(self, path: Path, kind: str, progress: Progress | None) -> Iterator[Row]:
-        total = path.stat().st_size
-        label = f"{path.name}"
-
-        def lines(handle: IO[bytes]) -> Iterator[str]:
-            # Decoded line by line, so that a bad byte is reported on its own line.
-            done = 0
-            for number, raw in enumerate(handle, 1):
-                done += len(raw)
-                if progress and number % 20000 == 0:
-                    progress(label, done, total)
-                try:
-                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-                except UnicodeDecodeError as error:
-                    raise ExtractError(
-                        RowError(
-                            str(path), number, "(encoding)", f"not UTF-8 text ({error.reason})"
-                        )
-                    ) from None
-            if progress:
-                progress(label, total, total)
-
-        with path.open("rb") as handle:
-            yield from parse_rows(
-                lines(handle),
-                path=str(path),
-                kind=kind,
-                as_of=self.as_of,
-                columns=self.columns,
-                status_map=self.status_map,
-            )
+        return read_rows(
+            path,
+            kind,
+            as_of=self.as_of,
+            columns=self.columns,
+            status_map=self.status_map,
+            progress=progress,
+        )
 
     # --- cases ----------------------------------------------------------------------------
 
@@ -495,8 +475,121 @@ def import_extracts(
 ) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
     """Import `files` (path, kind) in one transaction; returns the report and rejected rows.
 
-    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`.
+    Commits only when nothing was invalid (or `skip_invalid`) and not `dry_run`. Into an empty
+    SQLite store a valid extract is loaded in bulk (`store/bulk`); anything else, or any
+    problem found on the way, is imported case by case.
     """
+    options: dict[str, Any] = {
+        "as_of": as_of,
+        "now": now,
+        "columns": columns,
+        "status_map": status_map,
+        "dry_run": dry_run,
+        "progress": progress,
+        "computing": computing,
+    }
+    if bulk.applies(files, session=session):
+        done = _import_in_bulk(files, session=session, **options)
+        if done is not None:
+            return done
+    return _import_case_by_case(files, session=session, skip_invalid=skip_invalid, **options)
+
+
+def _started(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None,
+    status_map: Mapping[str, Status] | None,
+) -> tuple[ImportRun, _Import]:
+    run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
+    session.add(run)
+    session.flush()
+    job = _Import(
+        session=session,
+        run=run,
+        as_of=as_of,
+        now=now,
+        columns=columns or {},
+        status_map=status_map or {},
+    )
+    return run, job
+
+
+def _import_in_bulk(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None,
+    status_map: Mapping[str, Status] | None,
+    dry_run: bool,
+    progress: Progress | None,
+    computing: Callable[[int], None] | None,
+) -> tuple[ImportReport, list[tuple[RowError, Row]]] | None:
+    """The bulk load into an empty store; None (all of it rolled back) when the extract has
+    anything the case-at-a-time path must report."""
+    run, job = _started(
+        files, session=session, as_of=as_of, now=now, columns=columns, status_map=status_map
+    )
+    assert run.id is not None
+    plan = bulk_rows.Plan(
+        paths={kind: path for path, kind in files},
+        as_of=as_of,
+        columns=dict(columns or {}),
+        status_map=dict(status_map or {}),
+        run_id=run.id,
+        rules_version=RULES_VERSION,
+    )
+    big = plan.paths["cases"].stat().st_size >= WORKER_BYTES
+    compute = bulk_rows.in_worker if big else bulk_rows.messages
+    try:
+        counts = bulk.load(
+            plan,
+            lambda plan: compute(plan, progress),
+            session=session,
+            now=now,
+            dry_run=dry_run,
+            computing=computing,
+        )
+    except (bulk.Fallback, ExtractError):
+        session.rollback()
+        return None
+    for path, kind in ordered(files):
+        count = counts[kind]
+        job.report.files.append(FileReport(str(path), kind, rows=count, new=count))
+    if dry_run:
+        session.rollback()
+        return job.report, job.rejects
+    job.report.computed = counts["cases"]
+    run.summary = json.dumps([file.__dict__ for file in job.report.files])
+    session.commit()
+    job.report.committed = True
+    return job.report, job.rejects
+
+
+# From this size of cases file on, a bulk load is read and computed by a second process.
+WORKER_BYTES = 8_000_000
+
+
+def _import_case_by_case(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None,
+    status_map: Mapping[str, Status] | None,
+    dry_run: bool,
+    skip_invalid: bool,
+    progress: Progress | None,
+    computing: Callable[[int], None] | None,
+) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
+    """Each file in turn, each row upserted with its history, then every case it touched
+    recomputed."""
     run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
     session.add(run)
     session.flush()
