@@ -21,7 +21,7 @@ import csv
 from collections import Counter
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby, islice
 from operator import itemgetter
@@ -149,8 +149,9 @@ STRADDLING = Table(
 ALERT_SETS = Table(
     "solwatch_alert_sets",
     _TEMPORARY,
-    Column("flags", String, primary_key=True),
-    Column("code", Integer, primary_key=True),
+    # The AlertCodes code times the number of stored flags values, plus the flags value's
+    # place among them: an integer key is the quickest lookup.
+    Column("key", Integer, primary_key=True, autoincrement=False),
     Column("alerts", String),
     Column("cear_referral", String),
     Column("summary", Integer),  # SUMMARY_* bits, for the CEAR summary
@@ -205,6 +206,8 @@ class _Frame:
     codes: AlertCodes
     where: list[Any]
     offices: bool
+    # Every stored flags value among the cases read (`_scan`), in order.
+    flag_values: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         c, s, t = Case.__table__.c, STRADDLING.c, self.today  # type: ignore[attr-defined]
@@ -274,8 +277,13 @@ class _Frame:
     def select_from(self) -> Any:
         cases = Case.__table__  # type: ignore[attr-defined]
         c = cases.c
+        place = case(
+            *((c.flags == value, index) for index, value in enumerate(self.flag_values)),
+            else_=null(),
+        )
+        key = self.code() * len(self.flag_values) + place
         joined = cases.outerjoin(STRADDLING, STRADDLING.c.id == c.id).outerjoin(
-            ALERT_SETS, and_(ALERT_SETS.c.flags == c.flags, ALERT_SETS.c.code == self.code())
+            ALERT_SETS, ALERT_SETS.c.key == key
         )
         if self.offices:
             joined = joined.outerjoin(OFFICES, OFFICES.c.port_code == c.port_code)
@@ -352,14 +360,15 @@ def _frame(
     try:
         frame = _Frame(today, AlertCodes(thresholds), list(where), bool(offices))
         straddling, flags = _scan(frame, session=session)
+        frame.flag_values = sorted(flags)
         _fill_straddling(frame, straddling, session=session)
+        places = {value: index for index, value in enumerate(frame.flag_values)}
         insert_many(
             connection,
             ALERT_SETS,
             [
                 {
-                    "flags": value,
-                    "code": code,
+                    "key": code * len(places) + places[value],
                     "alerts": alerts or None,
                     "cear_referral": referral,
                     "summary": _summary_bits(alerts),

@@ -590,16 +590,8 @@ def _import_case_by_case(
 ) -> tuple[ImportReport, list[tuple[RowError, Row]]]:
     """Each file in turn, each row upserted with its history, then every case it touched
     recomputed."""
-    run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
-    session.add(run)
-    session.flush()
-    job = _Import(
-        session=session,
-        run=run,
-        as_of=as_of,
-        now=now,
-        columns=columns or {},
-        status_map=status_map or {},
+    run, job = _started(
+        files, session=session, as_of=as_of, now=now, columns=columns, status_map=status_map
     )
     try:
         for path, kind in ordered(files):
