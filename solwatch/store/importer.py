@@ -44,6 +44,8 @@ from solwatch.store.extract import (
 )
 
 BATCH = 2000
+# From this size of cases file on, a bulk load is read and merged by a second process.
+WORKER_BYTES = 8_000_000
 # Extract column -> Case attribute where the two differ.
 CASE_ATTRIBUTES = {"assessed_amount": "assessed_cents", "collected_amount": "collected_cents"}
 CHILD_KEYS: dict[str, tuple[str, ...]] = {
@@ -569,10 +571,6 @@ def _import_in_bulk(
     session.commit()
     job.report.committed = True
     return job.report, job.rejects
-
-
-# From this size of cases file on, a bulk load is read and computed by a second process.
-WORKER_BYTES = 8_000_000
 
 
 def _import_case_by_case(
