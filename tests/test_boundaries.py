@@ -16,6 +16,7 @@ PURE = (
     *(f"core/{name}" for name in CORE),
     "store/extract",
     "reports/rows",
+    "reports/alert_codes",
     "reports/stats",
     "reports/cear",
     "reports/calendar_export",

@@ -89,22 +89,20 @@ def written_to(out: Path, error: OSError) -> Failure:
 @pass_app
 def export_cases(app: App, as_of: str | None, out: Path | None) -> None:
     """Every case with its computed fields, as CSV."""
-    from solwatch.reports.exports import write_csv_file
-    from solwatch.reports.rows import CASE_FIELDS, case_row, write_csv
-    from solwatch.store.assessments import assess_cases
+    from solwatch.reports import exports
+    from solwatch.reports.case_lines import write_case_lines
 
     today = app.today(as_of)
     out = output_option(out)
+    thresholds = app.settings.alerts.thresholds
     with app.session() as session:
-        rows = (
-            case_row(a, app.offices)
-            for a in assess_cases(today, app.settings.alerts.thresholds, session=session)
-        )
         if out is None:
-            write_csv(sys.stdout, CASE_FIELDS, rows)
+            write_case_lines(sys.stdout, today, thresholds, session=session, offices=app.offices)
             return
         try:
-            _, count = write_csv_file(out, CASE_FIELDS, rows)
+            count = exports.export_cases(
+                out, today, thresholds, session=session, offices=app.offices
+            )
         except OSError as error:
             raise written_to(out, error) from None
     click.echo(f"{count} cases written to {out}", err=True)

@@ -18,20 +18,17 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlmodel import Session
 
 from solwatch.core.alerts import Thresholds
-from solwatch.core.assessment import Assessment
+from solwatch.reports.case_lines import write_case_lines, write_cear_lines, write_fpf_lines
 from solwatch.reports.cear import (
     CEAR_FIELDS,
     NO_CENTER,
     SUMMARY_FIELDS,
     CenterSummary,
     FpfOffice,
-    cear_row,
-    file_key,
     month_bounds,
 )
-from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, CsvRows, write_csv
+from solwatch.reports.rows import FORMULA_STARTS, NUMERIC_FIELDS, write_csv
 from solwatch.reports.stats import CENTER_ORDER
-from solwatch.store.assessments import iter_open
 from solwatch.store.cases import waivers_signed_between
 from solwatch.store.extract import REJECT_REASON, header_key
 from solwatch.store.importer import Rejected
@@ -132,30 +129,25 @@ def write_csv_file(
 
 
 class _GroupFiles:
-    """One CSV per key (`<stem>-<key>.csv`), written through `.partial` twins as the cases
-    stream by, with a CenterSummary of each; memory holds counts, not cases."""
+    """One CSV per key (`<stem>-<key>.csv`) with the CEAR columns, each written through a
+    `.partial` twin as the lines stream by (`reports/case_lines`)."""
 
     def __init__(self, folder: Path, stem: str) -> None:
         self.folder, self.stem = folder, stem
         self.handles: dict[str, IO[str]] = {}
         self.partials: dict[str, Path] = {}
-        self.writers: dict[str, CsvRows] = {}
-        self.summaries: dict[str, CenterSummary] = {}
 
     def path(self, key: str) -> Path:
         return self.folder / f"{self.stem}-{key}.csv"
 
-    def open(self, key: str) -> None:
-        if key not in self.writers:
+    def open(self, key: str) -> IO[str]:
+        """The handle of `key`'s file, its header written, opened on first use."""
+        if key not in self.handles:
             self.partials[key], descriptor = _create_partial(output_path(self.path(key)))
-            self.handles[key] = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
-            self.writers[key] = CsvRows(self.handles[key], CEAR_FIELDS)
-            self.summaries[key] = CenterSummary()
-
-    def add(self, key: str, row: Mapping[str, Any], assessment: Assessment) -> None:
-        self.open(key)
-        self.writers[key].write(row)
-        self.summaries[key].add(assessment)
+            handle = os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="")
+            self.handles[key] = handle
+            write_csv(handle, CEAR_FIELDS, ())
+        return self.handles[key]
 
     def close(self) -> None:
         for handle in self.handles.values():
@@ -166,22 +158,23 @@ class _GroupFiles:
         for partial in self.partials.values():
             partial.unlink(missing_ok=True)
 
-    def finish(self, order: Sequence[str], as_of: date, xlsx: bool) -> list[tuple[Path, int]]:
+    def finish(
+        self, order: Sequence[str], summaries: Mapping[str, CenterSummary], as_of: date, xlsx: bool
+    ) -> list[tuple[Path, int]]:
         """Put each file (in `order`) in place, with its workbook twin when `xlsx`."""
         written = []
         for key in order:
-            path = self.path(key)
+            path, count = self.path(key), len(summaries[key].case_numbers)
             self.partials.pop(key).replace(path)
-            written.append((path, self.writers[key].count))
+            written.append((path, count))
             if xlsx:
-                workbook = write_xlsx_file(path, path.with_suffix(".xlsx"), as_of)
-                written.append((workbook, self.writers[key].count))
+                written.append((write_xlsx_file(path, path.with_suffix(".xlsx"), as_of), count))
         return written
 
 
 @dataclass
 class CearFiles:
-    """What write_cear_files wrote: the files with their row counts, each Center's summary
+    """What export_cear wrote: the files with their row counts, each Center's summary
     (files in Center order), and each FP&F office's (in the order of `fpf`)."""
 
     written: list[tuple[Path, int]]
@@ -189,65 +182,68 @@ class CearFiles:
     offices: dict[str, CenterSummary] = field(default_factory=dict)
 
 
-def write_cear_files(
+def export_cear(
     folder: Path,
     month: str,
     as_of: date,
-    assessments: Iterable[Assessment],
+    thresholds: Thresholds,
     *,
+    session: Session,
     offices: Mapping[str, str],
-    waivers_in_month: Mapping[str | None, int],
+    centers: Sequence[str | None] = (),
     xlsx: bool = False,
     fpf: Sequence[FpfOffice] = (),
 ) -> CearFiles:
-    """`cear-MONTH-<center>.csv` per Center with open cases and `cear-MONTH-summary.csv`, and
-    for each FP&F office of `fpf` its SOL report `fpf-MONTH-<office>.csv` (the same columns,
-    the open cases of its ports; written even when it has none), each with a typed `.xlsx`
-    twin when `xlsx` (slow at scale: openpyxl writes cell by cell).
+    """The CEAR files of `month` in `folder`, from the store's open cases on `as_of` (only
+    those of `centers` when given): `cear-MONTH-<center>.csv` per Center with open cases and
+    `cear-MONTH-summary.csv`; and for each FP&F office of `fpf` its SOL report
+    `fpf-MONTH-<office>.csv` (the same columns, the open cases of its ports; written even
+    when it has none). Each has a typed `.xlsx` twin when `xlsx` (slow at scale: openpyxl
+    writes cell by cell).
 
-    `assessments` come most urgent first; each open case goes straight to its Center's file
-    and its office's, so memory holds counts, not cases. Files appear whole or not at all.
-    """
+    The lines are computed by the database (`reports/case_lines`), most urgent first, and go
+    straight to their file, so memory holds counts, not cases. Files appear whole or not at
+    all."""
+    first, last = month_bounds(month)
     folder.mkdir(parents=True, exist_ok=True)
-    centers = _GroupFiles(folder, f"cear-{month}")
+    files = _GroupFiles(folder, f"cear-{month}")
     reports = _GroupFiles(folder, f"fpf-{month}")
-    office_of_port = {port: office.key for office in fpf for port in office.ports}
+    options: dict[str, Any] = {"session": session, "offices": offices}
     try:
         try:
-            for office in fpf:
-                reports.open(office.key)
-            for assessment in assessments:
-                if not assessment.record.is_open:
-                    continue
-                row = cear_row(assessment, offices)
-                centers.add(file_key(assessment.record.center), row, assessment)
-                office_key = office_of_port.get(assessment.record.port_code or "")
-                if office_key is not None:
-                    reports.add(office_key, row, assessment)
+            summaries = write_cear_lines(files.open, as_of, thresholds, centers=centers, **options)
+            by_office = {}
+            if fpf:
+                office_of_port = {port: office.key for office in fpf for port in office.ports}
+                by_office = write_fpf_lines(
+                    reports.open, as_of, thresholds, office_of_port=office_of_port, **options
+                )
         finally:
-            centers.close()
+            files.close()
             reports.close()
-        order = sorted(centers.summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
+        waivers_in_month = waivers_signed_between(first, last, session=session)
+        order = sorted(summaries, key=lambda key: CENTER_ORDER.get(key, len(CENTER_ORDER)))
         for key in order:
-            centers.summaries[key].waivers_signed_in_month = waivers_in_month.get(
+            summaries[key].waivers_signed_in_month = waivers_in_month.get(
                 None if key == NO_CENTER else key, 0
             )
-        written = centers.finish(order, as_of, xlsx)
-        rows = [centers.summaries[key].summary_row(key) for key in order]
+        written = files.finish(order, summaries, as_of, xlsx)
+        rows = [summaries[key].summary_row(key) for key in order]
         summary = write_csv_file(folder / f"cear-{month}-summary.csv", SUMMARY_FIELDS, rows)
         written.append(summary)
         if xlsx:
             workbook = write_xlsx_file(summary[0], summary[0].with_suffix(".xlsx"), as_of)
             written.append((workbook, summary[1]))
-        written += reports.finish([office.key for office in fpf], as_of, xlsx)
+        keys = [office.key for office in fpf]
+        written += reports.finish(keys, by_office, as_of, xlsx)
     except BaseException:
-        centers.discard()
+        files.discard()
         reports.discard()
         raise
     return CearFiles(
         written,
-        {key: centers.summaries[key] for key in order},
-        {office.key: reports.summaries[office.key] for office in fpf},
+        {key: summaries[key] for key in order},
+        {key: by_office[key] for key in keys},
     )
 
 
@@ -330,32 +326,18 @@ def _write_rejected(handle: IO[str], items: Sequence[Rejected]) -> None:
         writer.writerow([*padded, item.reason, *cells[width:]])
 
 
-def export_cear(
-    folder: Path,
-    month: str,
-    as_of: date,
+def export_cases(
+    path: Path,
+    today: date,
     thresholds: Thresholds,
     *,
     session: Session,
     offices: Mapping[str, str],
-    centers: Sequence[str | None] = (),
-    xlsx: bool = False,
-    fpf: Sequence[FpfOffice] = (),
-) -> CearFiles:
-    """The CEAR files of `month` in `folder`, from the store's open cases assessed on `as_of`
-    (only those of `centers` when given), and the SOL report of each FP&F office of `fpf`;
-    see write_cear_files."""
-    first, last = month_bounds(month)
-    return write_cear_files(
-        folder,
-        month,
-        as_of,
-        iter_open(as_of, thresholds, session=session, centers=centers),
-        offices=offices,
-        waivers_in_month=waivers_signed_between(first, last, session=session),
-        xlsx=xlsx,
-        fpf=fpf,
-    )
+) -> int:
+    """`export cases` into `path` (through a `.partial` twin): every case as of `today`,
+    computed by the database (`reports/case_lines`); returns how many."""
+    with replacing(path) as handle:
+        return write_case_lines(handle, today, thresholds, session=session, offices=offices)
 
 
 DATE_FIELDS = frozenset(

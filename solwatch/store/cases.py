@@ -39,7 +39,7 @@ from solwatch.core.facts import (
     TollingPeriod,
     Waiver,
 )
-from solwatch.core.limitations import compute_limitation, summarize
+from solwatch.core.summary import summary_values
 from solwatch.core.triage import triage
 from solwatch.store.connection import binary_order, database_url
 from solwatch.store.locks import SQLITE_BUSY_MS
@@ -462,32 +462,35 @@ def computed_columns(
     assessed_cents: int | None = None,
     collected_cents: int | None = None,
 ) -> dict[str, Any]:
-    """The materialized columns of a case, from its facts and amounts."""
-    summary = summarize(facts, compute_limitation(facts))
+    """The materialized columns of a case, from its facts and amounts (the rules without
+    their explanations, `core/summary`: only `show` needs the steps)."""
+    rule, first, last, fallback, last_fallback, missing, flags, entries, loss, fallback_flags = (
+        summary_values(facts)
+    )
     verdict = (
-        triage(facts.events, assessed_cents, collected_cents, summary.first_date, explain=False)
-        if summary.first_date is not None
+        triage(facts.events, assessed_cents, collected_cents, first, explain=False)
+        if first is not None
         else None
     )
     attention = bool(
-        summary.missing
-        or summary.flags
-        or summary.fallback_flags
+        missing
+        or flags
+        or fallback_flags
         or sol_date is None
-        or (summary.first_date is not None and sol_date > summary.first_date)
+        or (first is not None and sol_date > first)
     )
     return {
-        "rule": summary.rule,
-        "limitation_date": summary.first_date,
-        "last_limitation_date": summary.last_date,
-        "fallback_date": summary.fallback_first_date,
-        "last_fallback_date": summary.fallback_last_date,
-        "missing_field": summary.missing,
-        "flags": summary.flags,
-        "fallback_flags": summary.fallback_flags,
+        "rule": rule,
+        "limitation_date": first,
+        "last_limitation_date": last,
+        "fallback_date": fallback,
+        "last_fallback_date": last_fallback,
+        "missing_field": missing,
+        "flags": flags,
+        "fallback_flags": fallback_flags,
         "attention": attention,
-        "entries_total": summary.entries_total,
-        "entries_loss_cents": summary.entries_loss_cents,
+        "entries_total": entries,
+        "entries_loss_cents": loss,
         "waivers_total": len(facts.waivers),
         "triage": verdict.verdict.value if verdict else None,
         "triage_reason": verdict.reason if verdict else None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from solwatch.core.centers import normalize_center
 from solwatch.core.dates import add_years, parse_date
@@ -674,3 +674,38 @@ def parse_rows(
             yield row
     except csv.Error as error:
         raise ExtractError(RowError(path, reader.line_num, "(csv)", _csv_reason(error))) from None
+
+
+def read_rows(
+    path: Path,
+    kind: str,
+    *,
+    as_of: date,
+    columns: Mapping[str, str] | None = None,
+    status_map: Mapping[str, Status] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Iterator[Row]:
+    """The typed rows of the extract file at `path` (`parse_rows`), with `progress(file name,
+    bytes read, bytes in all)` as it goes. Raises ExtractError if the file cannot be read."""
+    total = path.stat().st_size
+    label = path.name
+
+    def counted(handle: IO[bytes]) -> Iterator[bytes]:
+        done = 0
+        for number, raw in enumerate(handle, 1):
+            done += len(raw)
+            if progress and number % 20000 == 0:
+                progress(label, done, total)
+            yield raw
+        if progress:
+            progress(label, total, total)
+
+    with path.open("rb") as handle:
+        yield from parse_rows(
+            decoded(counted(handle), str(path)),
+            path=str(path),
+            kind=kind,
+            as_of=as_of,
+            columns=columns,
+            status_map=status_map,
+        )

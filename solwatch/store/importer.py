@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
 from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Status
 from solwatch.core.money import dollars
+from solwatch.store import bulk, bulk_rows
 from solwatch.store.cases import (
     CHILD_TABLES,
+    RULES_VERSION,
     Case,
     CaseChange,
     CaseEntry,
@@ -37,15 +39,16 @@ from solwatch.store.extract import (
     ExtractError,
     Row,
     RowError,
-    decoded,
-    parse_rows,
     read_header,
+    read_rows,
 )
 from solwatch.store.locks import DEFAULT_WAIT_SECONDS, lock_imports
 from solwatch.store.pg_copy import Stage, apply_cases, apply_children, fill_blanks, settle_revives
 from solwatch.store.resolutions import Correction, reconcile_corrections
 
 BATCH = 2000
+# From this size of cases file on, a bulk load is read and merged by a second process.
+WORKER_BYTES = 8_000_000
 # Extract column -> Case attribute where the two differ.
 CASE_ATTRIBUTES = {"assessed_amount": "assessed_cents", "collected_amount": "collected_cents"}
 CHILD_KEYS: dict[str, tuple[str, ...]] = {
@@ -212,28 +215,14 @@ class _Import:
         return header.columns
 
     def rows(self, path: Path, kind: str, progress: Progress | None) -> Iterator[Row]:
-        total = path.stat().st_size
-        label = f"{path.name}"
-
-        def counted(handle: IO[bytes]) -> Iterator[bytes]:
-            done = 0
-            for number, raw in enumerate(handle, 1):
-                done += len(raw)
-                if progress and number % 20000 == 0:
-                    progress(label, done, total)
-                yield raw
-            if progress:
-                progress(label, total, total)
-
-        with path.open("rb") as handle:
-            yield from parse_rows(
-                decoded(counted(handle), str(path)),
-                path=str(path),
-                kind=kind,
-                as_of=self.as_of,
-                columns=self.columns,
-                status_map=self.status_map,
-            )
+        return read_rows(
+            path,
+            kind,
+            as_of=self.as_of,
+            columns=self.columns,
+            status_map=self.status_map,
+            progress=progress,
+        )
 
     # --- cases ----------------------------------------------------------------------------
 
@@ -649,8 +638,42 @@ def import_extracts(
     locks): if another import holds it, `waiting` is called and the import waits up to
     `lock_wait_seconds` (then StoreBusy, nothing written). `keep_rejects` is given the
     rejected rows before the import commits: if it fails, nothing is imported.
+
+    Into an empty SQLite store a valid extract is loaded in bulk (`store/bulk`); anything
+    else, or any problem found on the way, is imported case by case, which reports it.
     """
+    options: dict[str, Any] = {
+        "as_of": as_of,
+        "now": now,
+        "columns": columns,
+        "status_map": status_map,
+        "blank_clears": blank_clears,
+        "dry_run": dry_run,
+        "progress": progress,
+        "computing": computing,
+    }
     lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
+    if bulk.applies(files, session=session):
+        done = _import_in_bulk(files, session=session, **options)
+        if done is not None:
+            return done
+        # The rollback let the lock go: take it again for the case-at-a-time import.
+        lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
+    return _import_case_by_case(
+        files, session=session, skip_invalid=skip_invalid, keep_rejects=keep_rejects, **options
+    )
+
+
+def _started(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None,
+    status_map: Mapping[str, Status] | None,
+    blank_clears: bool,
+) -> tuple[ImportRun, _Import]:
     run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
     session.add(run)
     session.flush()
@@ -661,6 +684,97 @@ def import_extracts(
         now=now,
         columns=columns or {},
         status_map=status_map or {},
+        blank_clears=blank_clears,
+    )
+    return run, job
+
+
+def _import_in_bulk(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None,
+    status_map: Mapping[str, Status] | None,
+    blank_clears: bool,
+    dry_run: bool,
+    progress: Progress | None,
+    computing: Callable[[int], None] | None,
+) -> tuple[ImportReport, list[Rejected]] | None:
+    """The bulk load into an empty store; None (all of it rolled back) when the extract has
+    anything the case-at-a-time path must report."""
+    run, job = _started(
+        files,
+        session=session,
+        as_of=as_of,
+        now=now,
+        columns=columns,
+        status_map=status_map,
+        blank_clears=blank_clears,
+    )
+    assert run.id is not None
+    plan = bulk_rows.Plan(
+        paths={kind: path for path, kind in files},
+        as_of=as_of,
+        columns=dict(columns or {}),
+        status_map=dict(status_map or {}),
+        run_id=run.id,
+        rules_version=RULES_VERSION,
+    )
+    big = plan.paths["cases"].stat().st_size >= WORKER_BYTES
+    compute = bulk_rows.in_worker if big else bulk_rows.messages
+    try:
+        for path, kind in ordered(files):
+            job.header(path, kind)  # its warnings, as the case-at-a-time import gives them
+        counts = bulk.load(
+            plan,
+            lambda plan: compute(plan, progress),
+            session=session,
+            now=now,
+            dry_run=dry_run,
+            computing=computing,
+        )
+    except (bulk.Fallback, ExtractError):
+        session.rollback()
+        return None
+    for path, kind in ordered(files):
+        count = counts[kind]
+        job.report.files.append(FileReport(str(path), kind, rows=count, new=count))
+    if dry_run:
+        session.rollback()
+        return job.report, job.rejects
+    job.report.computed = counts["cases"]
+    run.summary = json.dumps([file.__dict__ for file in job.report.files])
+    session.commit()
+    job.report.committed = True
+    return job.report, job.rejects
+
+
+def _import_case_by_case(
+    files: Sequence[tuple[Path, str]],
+    *,
+    session: Session,
+    as_of: date,
+    now: datetime,
+    columns: Mapping[str, str] | None,
+    status_map: Mapping[str, Status] | None,
+    blank_clears: bool,
+    dry_run: bool,
+    skip_invalid: bool,
+    progress: Progress | None,
+    computing: Callable[[int], None] | None,
+    keep_rejects: Callable[[list[Rejected]], None] | None,
+) -> tuple[ImportReport, list[Rejected]]:
+    """Each file in turn, each row upserted with its history, then every case it touched
+    recomputed."""
+    run, job = _started(
+        files,
+        session=session,
+        as_of=as_of,
+        now=now,
+        columns=columns,
+        status_map=status_map,
         blank_clears=blank_clears,
     )
     try:
