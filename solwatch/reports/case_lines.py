@@ -226,6 +226,8 @@ class _Frame:
     offices: bool
     # Every stored flags value among the cases read (`_scan`), in order.
     flag_values: list[str] = field(default_factory=list)
+    # Whether some lines are the Python path's (PYTHON_LINES).
+    python_lines: bool = False
 
     def __post_init__(self) -> None:
         c, s, t = Case.__table__.c, STRADDLING.c, self.today  # type: ignore[attr-defined]
@@ -305,11 +307,11 @@ class _Frame:
             else_=null(),
         )
         key = self.code() * len(self.flag_values) + place
-        joined = (
-            cases.outerjoin(STRADDLING, STRADDLING.c.id == c.id)
-            .outerjoin(ALERT_SETS, ALERT_SETS.c.key == key)
-            .outerjoin(PYTHON_LINES, PYTHON_LINES.c.id == c.id)
+        joined = cases.outerjoin(STRADDLING, STRADDLING.c.id == c.id).outerjoin(
+            ALERT_SETS, ALERT_SETS.c.key == key
         )
+        if self.python_lines:
+            joined = joined.outerjoin(PYTHON_LINES, PYTHON_LINES.c.id == c.id)
         if self.offices:
             joined = joined.outerjoin(OFFICES, OFFICES.c.port_code == c.port_code)
         return joined
@@ -365,11 +367,11 @@ class _Frame:
         """The CSV line of each case: its cells, comma-separated, CRLF-terminated (as the
         Python path wrote it, for the few cases in PYTHON_LINES)."""
         form = ",".join("%s" for _ in fields) + "\r\n"
+        line = _Line(literal(form), *self.cells(fields))
+        if not self.python_lines:
+            return line
         python = PYTHON_LINES.c.case_line if fields == CASE_FIELDS else PYTHON_LINES.c.cear_line
-        return case(
-            (PYTHON_LINES.c.id.is_not(None), python),
-            else_=_Line(literal(form), *self.cells(fields)),
-        )
+        return case((PYTHON_LINES.c.id.is_not(None), python), else_=line)
 
 
 def _is_sqlite(connection: Connection) -> bool:
@@ -398,6 +400,7 @@ def _frame(
         frame.flag_values = sorted(flags)
         _fill_straddling(frame, straddling, session=session)
         _fill_python_lines(frame, unwritable, thresholds, session=session, offices=offices)
+        frame.python_lines = bool(unwritable)
         places = {value: index for index, value in enumerate(frame.flag_values)}
         insert_many(
             connection,
@@ -444,21 +447,9 @@ def _summary_bits(alerts: str) -> int:
     )
 
 
-# The text columns a line writes.
-LINE_TEXT = (
-    *FREE_TEXT,
-    "case_type",
-    "statute",
-    "culpability",
-    "status",
-    "center",
-    "port_code",
-    "rule",
-    "missing_field",
-    "fallback_flags",
-    "triage_reason",
-    "resolved_status",
-)
+# The text a line writes that an import did not normalize to codes, and which a store filled
+# before imports refused control characters may therefore hold a NUL in.
+LINE_TEXT = FREE_TEXT
 
 
 def _scan(frame: _Frame, *, session: Session) -> tuple[list[int], set[str], list[int]]:

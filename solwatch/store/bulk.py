@@ -4,9 +4,10 @@ The case-at-a-time import (`store/importer`) upserts each file in turn and then 
 case it touched from facts read back (`cases.recompute_pending`): an UPDATE of every case, and
 a second read of its facts. Into an empty store there is nothing to compare with, so:
 
-1. `store/bulk_rows` reads the five files side by side and computes each case once, from its
-   complete facts, into its final row, computed fields included, with its child rows; for a
-   big extract it does so in a second process, while this one writes;
+1. `store/bulk_rows` reads the five files side by side, so that each case comes with its
+   child rows, and `final_rows` computes each case once, from its complete facts, into its
+   final row, computed fields included; for a big extract a second process reads and checks
+   the files while this one computes and writes;
 2. the rows go straight to the driver (`executemany`): no UPDATE, no second read of facts;
 3. child rows that came out of their cases' order are loaded last, and only their cases are
    computed again (`cases.recompute_pending`);
@@ -182,15 +183,14 @@ def _load(
     for ddl in indexes:
         connection.exec_driver_sql(f"DROP INDEX {ddl.split()[2]}")
     counts: dict[str, int] = {}
-    next_id = 1
     with closing(source(plan)) as messages:  # type: ignore[type-var]
         for kind, *body in messages:
             if kind == "cases":
+                batch, first_id = body
                 if not dry_run:
-                    writer.rows(*final_rows(body[0], plan, next_id))
-                next_id += len(body[0])
+                    writer.rows(*final_rows(batch, plan, first_id))
                 if computing:
-                    computing(len(body[0]))
+                    computing(len(batch))
             elif kind == "rest":
                 if dry_run:
                     raise Fallback("child rows out of their cases' order, in a dry run")

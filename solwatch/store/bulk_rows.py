@@ -40,7 +40,7 @@ from solwatch.core.facts import (
     Waiver,
 )
 from solwatch.core.summary import summary_of
-from solwatch.core.triage import triage
+from solwatch.core.triage import verdict_of
 from solwatch.store.extract import COLUMNS, KINDS, ExtractError, Row, read_rows
 
 BATCH = 5000
@@ -133,10 +133,11 @@ class Plan:
     rules_version: int = 0
 
 
-# ("cases", [(values in FIELDS order, child rows of each kind or None), ...]) per batch of
-# cases (`final_rows` computes them into the stored rows), then ("rest", kind, [(case number,
-# child row without its case_id), ...]) for child rows out of their cases' order, then ("done",
-# rows read from each file); ("progress", file name, bytes read, bytes in all) as it goes.
+# ("cases", [(values in FIELDS order, child rows of each kind or None), ...], the first case's
+# id) per batch of cases, which `final_rows` computes into the stored rows; then ("rest", kind,
+# [(case number, child row without its case_id), ...]) for child rows out of their cases'
+# order; then ("done", rows read from each file); and ("progress", file name, bytes read,
+# bytes in all) as it goes.
 Message = tuple[Any, ...]
 Progress = Callable[[str, int, int], None]
 
@@ -150,12 +151,26 @@ class _IsoDays(dict[Any, Any]):
         return text
 
 
+class _Days(dict[Any, Any]):
+    """ISO days as dates, remembered; None stays None."""
+
+    def __missing__(self, text: str) -> date:
+        day = self[text] = date.fromisoformat(text)
+        return day
+
+
+# Rows travel, and are stored, with their days as ISO text: a date object costs several
+# times a string to pickle, and each distinct day's text is one object, which pickle sends once.
 _ISO = _IsoDays({None: None})
+_DAY = _Days({None: None})
+CASE_DATES = tuple(place for place, name in enumerate(FIELDS) if name.endswith("_date"))
 
 
-def _cell(value: Any) -> Any:
-    """A child row's value as the driver takes it."""
-    return _ISO[value] if isinstance(value, date) else value
+def _as_text(values: list[Any], places: Sequence[int]) -> tuple[Any, ...]:
+    """`values` with the days at `places` as ISO text."""
+    for place in places:
+        values[place] = _ISO[values[place]]
+    return tuple(values)
 
 
 class _Children:
@@ -165,6 +180,17 @@ class _Children:
     def __init__(self, kind: str, rows: Iterator[Row]) -> None:
         self.kind = kind
         self.columns = CHILD_COLUMNS[kind]
+        self.sources = tuple(source for _, source in self.columns)
+        # The places of the days in a stored row (after its row number).
+        self.dates = tuple(
+            place + 1 for place, (name, _) in enumerate(self.columns) if name.endswith("_date")
+        )
+        # (place in the stored values, what a blank stores) where that is not NULL
+        self.defaults = tuple(
+            (place, CHILD_DEFAULTS[name])
+            for place, (name, _) in enumerate(self.columns)
+            if name in CHILD_DEFAULTS
+        )
         self.rows = rows
         self.count = 0
         self.pending: Row | None = None
@@ -182,15 +208,11 @@ class _Children:
 
     def _stored(self) -> tuple[Any, ...]:
         assert self.pending is not None
-        values = self.pending.values
-        stored = (values.get(source) for _, source in self.columns)
-        return (
-            self.count,
-            *(
-                CHILD_DEFAULTS.get(name) if value is None else value
-                for (name, _), value in zip(self.columns, stored, strict=True)
-            ),
-        )
+        stored = [self.count, *map(self.pending.values.get, self.sources)]
+        for place, default in self.defaults:
+            if stored[place + 1] is None:
+                stored[place + 1] = default
+        return _as_text(stored, self.dates)
 
     def take(self, number: str) -> list[tuple[Any, ...]]:
         """The rows of case `number` that come next in the file."""
@@ -216,11 +238,14 @@ def _children_facts(
     kids: list[list[tuple[Any, ...]]],
 ) -> tuple[tuple[Entry, ...], tuple[Waiver, ...], tuple[TollingPeriod, ...], tuple[Event, ...]]:
     """A case's child rows as the facts the rules read (as `store/cases` reads them back)."""
+    day = _DAY.__getitem__
     return (
-        tuple(Entry(e[1], e[2], e[3]) for e in kids[0]),
-        tuple(Waiver(w[1], w[2], w[3], w[4], bool(w[5]), _named(w[6])) for w in kids[1]),
-        tuple(TollingPeriod(t[1], t[2], t[3] or "") for t in kids[2]),
-        tuple(Event(e[1], e[2]) for e in kids[3]),
+        tuple(Entry(e[1], day(e[2]), e[3]) for e in kids[0]),
+        tuple(
+            Waiver(day(w[1]), day(w[2]), w[3], day(w[4]), bool(w[5]), _named(w[6])) for w in kids[1]
+        ),
+        tuple(TollingPeriod(day(t[1]), day(t[2]), t[3] or "") for t in kids[2]),
+        tuple(Event(day(e[1]), e[2]) for e in kids[3]),
     )
 
 
@@ -260,8 +285,7 @@ def _parsed(
                 kids[index] = child.take(number)
         if kids is not None:
             _check_children(number, kids)
-        get = values.get
-        parsed.append((tuple(get(name) for name in FIELDS), kids))
+        parsed.append((_as_text(list(map(values.get, FIELDS)), CASE_DATES), kids))
     return parsed
 
 
@@ -275,7 +299,7 @@ def final_rows(
     CHILD_COLUMNS)."""
     cases: list[tuple[Any, ...]] = []
     rows: list[list[tuple[Any, ...]]] = [[], [], [], []]
-    iso = _ISO.__getitem__
+    iso, day = _ISO.__getitem__, _DAY.__getitem__
     run_id, version = plan.run_id, plan.rules_version
     case_id = next_id - 1
     for values, kids in batch:
@@ -304,23 +328,24 @@ def final_rows(
             CASE_TYPES[case_type or PENALTY],
             statute,
             CULPABILITIES[culpability] if culpability else None,
-            violation,
-            discovery,
-            found,
+            day(violation),
+            day(discovery),
+            day(found),
             *facts,
         )
         rule, first, last, fallback, last_fallback, missing, flags = summary[:7]
         entries, loss, fallback_flags = summary[7:]
-        verdict = (
-            None
+        verdict, reason = (
+            (None, None)
             if first is None
-            else triage(facts[3] if facts else (), assessed, collected, first, explain=False)
+            else verdict_of(facts[3] if facts else (), assessed, collected, first)
         )
+        recorded = day(sol)
         if kids is not None:
             for index, taken in enumerate(kids):
                 into = rows[index]
-                for seq, *stored in taken:
-                    into.append((seq, case_id, *map(_cell, stored)))
+                for child in taken:
+                    into.append((child[0], case_id, *child[1:]))
         cases.append(
             (
                 case_id,
@@ -334,12 +359,12 @@ def final_rows(
                 port,
                 name,
                 importer,
-                iso(violation),
-                iso(discovery),
-                iso(found),
-                iso(initiated),
-                iso(last_action),
-                iso(sol),
+                violation,
+                discovery,
+                found,
+                initiated,
+                last_action,
+                sol,
                 assessed,
                 collected,
                 run_id,
@@ -356,13 +381,13 @@ def final_rows(
                     or flags
                     or fallback_flags
                     or sol is None
-                    or (first is not None and sol > first)
+                    or (first is not None and recorded > first)
                 ),
                 entries,
                 loss,
                 len(facts[1]) if facts else 0,
-                None if verdict is None else verdict.verdict.value,
-                None if verdict is None else verdict.reason,
+                verdict,
+                reason,
                 version,
             )
         )
@@ -394,8 +419,8 @@ def messages(plan: Plan, progress: Progress | None = None) -> Iterator[Message]:
         ]
         read_cases = 0
         for batch in _chunks(read("cases")):
+            yield "cases", _parsed(batch, children), read_cases + 1
             read_cases += len(batch)
-            yield "cases", _parsed(batch, children)
         for child in children:
             if child is not None:
                 for rest in _chunks(child.rest()):

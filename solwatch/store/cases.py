@@ -40,7 +40,7 @@ from solwatch.core.facts import (
     Waiver,
 )
 from solwatch.core.summary import summary_values
-from solwatch.core.triage import triage
+from solwatch.core.triage import verdict_of
 from solwatch.store.connection import binary_order, database_url
 from solwatch.store.locks import SQLITE_BUSY_MS
 
@@ -467,10 +467,10 @@ def computed_columns(
     rule, first, last, fallback, last_fallback, missing, flags, entries, loss, fallback_flags = (
         summary_values(facts)
     )
-    verdict = (
-        triage(facts.events, assessed_cents, collected_cents, first, explain=False)
+    verdict, reason = (
+        verdict_of(facts.events, assessed_cents, collected_cents, first)
         if first is not None
-        else None
+        else (None, None)
     )
     attention = bool(
         missing
@@ -492,8 +492,8 @@ def computed_columns(
         "entries_total": entries,
         "entries_loss_cents": loss,
         "waivers_total": len(facts.waivers),
-        "triage": verdict.verdict.value if verdict else None,
-        "triage_reason": verdict.reason if verdict else None,
+        "triage": verdict,
+        "triage_reason": reason,
         "rules_version": RULES_VERSION,
     }
 

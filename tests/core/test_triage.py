@@ -9,7 +9,15 @@ from datetime import date
 import pytest
 
 from solwatch.core.facts import Event, Status
-from solwatch.core.triage import CONFIRMED, CONFLICT, PENDING, Verdict, reconcile, triage
+from solwatch.core.triage import (
+    CONFIRMED,
+    CONFLICT,
+    PENDING,
+    Verdict,
+    reconcile,
+    triage,
+    verdict_of,
+)
 
 D = date
 LIMIT = D(2024, 6, 14)
@@ -186,6 +194,7 @@ def test_the_verdict_and_the_facts_it_rests_on(
     assert (found.verdict, list(found.reasons)) == (verdict, reasons)
     assert found.reason == "; ".join(reasons)
     assert triage(events, assessed, collected, LIMIT, explain=False) == replace(found, steps=())
+    assert verdict_of(events, assessed, collected, LIMIT) == (verdict.value, found.reason)
 
 
 def test_the_explanation_has_a_sourced_step_per_fact_and_ends_with_the_verdict() -> None:
