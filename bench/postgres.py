@@ -80,6 +80,31 @@ def main() -> None:
             env=env,
             stdout=OUT / "pg-solwatch-cases.csv",
         )
+        base_cear = measure(
+            [
+                *psql,
+                store,
+                "-c",
+                "COPY (SELECT * FROM cases WHERE is_open ORDER BY center, limitation_date, "
+                'case_number COLLATE "C") TO STDOUT (FORMAT csv, HEADER)',
+            ],
+            stdout=OUT / "pg-baseline-cear.csv",
+        )
+        month = args.as_of[:7]
+        our_cear = measure(
+            [
+                *SOLWATCH,
+                "export",
+                "cear",
+                "--month",
+                month,
+                "--as-of",
+                args.as_of,
+                "--out",
+                str(OUT / "pg-cear"),
+            ],
+            env=env,
+        )
     finally:
         server.cleanup()
 
@@ -88,8 +113,9 @@ def main() -> None:
 
     print(line("import", our_import, base_import, 4))
     print(line("at-risk", our_query, base_query, 10))
-    print(line("export", our_cases, base_cases, 3))
-    peak = max(m.peak_mb for m in (our_import, our_query, our_cases))
+    print(line("export cases", our_cases, base_cases, 3))
+    print(line("export cear", our_cear, base_cear, 3))
+    peak = max(m.peak_mb for m in (our_import, our_query, our_cases, our_cear))
     print(f"solwatch peak memory {peak:.0f} MB ({'meets' if peak < 300 else 'MISSES'} < 300 MB)")
 
 

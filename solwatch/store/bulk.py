@@ -52,10 +52,10 @@ class Fallback(Exception):
 
 
 def applies(files: Sequence[tuple[Path, str]], *, session: Session) -> bool:
-    """Whether the bulk path can load `files`: SQLite, one file of each kind (cases among
-    them), and a store without cases."""
+    """Whether the bulk path can load `files`: one file of each kind (cases among them), and
+    a store without cases."""
     kinds = [kind for _, kind in files]
-    if session.connection().dialect.name != "sqlite" or "cases" not in kinds:
+    if session.connection().dialect.name not in WRITERS or "cases" not in kinds:
         return False
     if len(kinds) != len(set(kinds)):
         return False
@@ -63,10 +63,11 @@ def applies(files: Sequence[tuple[Path, str]], *, session: Session) -> bool:
 
 
 class _Writer:
-    """The inserts of one bulk load, straight to the driver."""
+    """The inserts of one bulk load into SQLite, straight to the driver (`executemany`)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.touched: set[int] = set()
         self.cursor: sqlite3.Cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         marks = ", ".join("?" for _ in CASE_COLUMNS)
         self.case_sql = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({marks})"
@@ -78,7 +79,6 @@ class _Writer:
             )
             for kind, columns in CHILD_COLUMNS.items()
         }
-        self.touched: set[int] = set()
 
     def rows(self, cases: list[tuple[Any, ...]], children: list[list[tuple[Any, ...]]]) -> None:
         try:
@@ -87,7 +87,27 @@ class _Writer:
             raise Fallback("a case number appears twice") from None
         for kind, rows in zip(CHILD_KINDS, children, strict=True):
             if rows:
-                self.cursor.executemany(self.child_sql[kind], rows)
+                self._children(kind, rows)
+
+    def _children(self, kind: str, rows: list[tuple[Any, ...]]) -> None:
+        try:
+            self.cursor.executemany(self.child_sql[kind], rows)
+        except sqlite3.IntegrityError:
+            raise Fallback(f"{kind}: a row key appears twice") from None
+
+    def indexes(self) -> list[tuple[str, str]]:
+        """(name, DDL) of the cases table's own indexes (not those of its UNIQUE
+        constraint)."""
+        return [
+            (name, sql)
+            for name, sql in self.session.connection().exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' "
+                "AND sql IS NOT NULL"
+            )
+        ]
+
+    def finish(self) -> None:
+        """What the store needs after rows were written with their ids."""
 
     def rest(self, kind: str, batch: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Child rows that did not follow the order of their cases, now that every case is in;
@@ -109,10 +129,7 @@ class _Writer:
         rows = [(seq, ids[number], *stored) for number, (seq, *stored) in batch]
         if kind == "waivers":
             self._check_named_entries(rows)
-        try:
-            self.cursor.executemany(self.child_sql[kind], rows)
-        except sqlite3.IntegrityError:
-            raise Fallback(f"{kind}: a row key appears twice") from None
+        self._children(kind, rows)
         self.touched |= set(ids.values())
 
     def _check_named_entries(self, rows: list[tuple[Any, ...]]) -> None:
@@ -132,16 +149,58 @@ class _Writer:
                 raise Fallback("waivers: a row names an entry its case does not have")
 
 
-def _cases_indexes(session: Session) -> list[str]:
-    """The DDL of the cases table's own indexes (not those of its UNIQUE constraint)."""
-    return list(
-        session.connection()
-        .exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' "
-            "AND sql IS NOT NULL"
-        )
-        .scalars()
-    )
+class _CopyWriter(_Writer):
+    """The inserts of one bulk load into PostgreSQL, straight to the driver (`COPY`)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.touched = set()
+        self.driver = session.connection().connection.driver_connection
+
+    def _copy(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        import psycopg
+
+        try:
+            with (
+                self.driver.cursor() as cursor,  # type: ignore[union-attr]
+                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            raise Fallback(f"{table}: a row key appears twice") from None
+
+    def rows(self, cases: list[tuple[Any, ...]], children: list[list[tuple[Any, ...]]]) -> None:
+        self._copy("cases", CASE_COLUMNS, cases)
+        for kind, rows in zip(CHILD_KINDS, children, strict=True):
+            if rows:
+                self._children(kind, rows)
+
+    def _children(self, kind: str, rows: list[tuple[Any, ...]]) -> None:
+        names = ["id", "case_id", *(name for name, _ in CHILD_COLUMNS[kind])]
+        self._copy(str(CHILD_TABLES[kind].__tablename__), names, rows)
+
+    def indexes(self) -> list[tuple[str, str]]:
+        return [
+            (name, sql)
+            for name, sql in self.session.connection().exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = 'cases' AND indexname NOT IN (SELECT conname FROM pg_constraint "
+                "WHERE conrelid = 'cases'::regclass)"
+            )
+        ]
+
+    def finish(self) -> None:
+        """Each table's id sequence continues after the ids the load gave."""
+        connection = self.session.connection()
+        for table in ("cases", *(str(CHILD_TABLES[kind].__tablename__) for kind in CHILD_KINDS)):
+            connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} "
+                f"HAVING max(id) IS NOT NULL"
+            )
+
+
+WRITERS: dict[str, type[_Writer]] = {"sqlite": _Writer, "postgresql": _CopyWriter}
 
 
 def load(
@@ -177,11 +236,11 @@ def _load(
     dry_run: bool,
     computing: Callable[[int], None] | None,
 ) -> dict[str, int]:
-    writer = _Writer(session)
     connection = session.connection()
-    indexes = [] if dry_run else _cases_indexes(session)
-    for ddl in indexes:
-        connection.exec_driver_sql(f"DROP INDEX {ddl.split()[2]}")
+    writer = WRITERS[connection.dialect.name](session)
+    indexes = [] if dry_run else writer.indexes()
+    for name, _ in indexes:
+        connection.exec_driver_sql(f'DROP INDEX "{name}"')
     counts: dict[str, int] = {}
     with closing(source(plan)) as messages:  # type: ignore[type-var]
         for kind, *body in messages:
@@ -202,6 +261,7 @@ def _load(
             update(Case).where(col(Case.id).in_(writer.touched)).values(rules_version=None)
         )
         recompute_pending(session=session, now=now)
-    for ddl in indexes:
+    writer.finish()
+    for _, ddl in indexes:
         connection.exec_driver_sql(ddl)
     return counts

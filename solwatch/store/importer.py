@@ -639,7 +639,7 @@ def import_extracts(
     `lock_wait_seconds` (then StoreBusy, nothing written). `keep_rejects` is given the
     rejected rows before the import commits: if it fails, nothing is imported.
 
-    Into an empty SQLite store a valid extract is loaded in bulk (`store/bulk`); anything
+    Into an empty store a valid extract is loaded in bulk (`store/bulk`); anything
     else, or any problem found on the way, is imported case by case, which reports it.
     """
     options: dict[str, Any] = {

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import shutil
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from solwatch.core.limitations import compute_limitation, summarize
@@ -22,6 +22,7 @@ from solwatch.store.cases import load_facts, make_engine
 from solwatch.store.extract import extract_files
 from solwatch.store.importer import import_extracts
 from solwatch.store.schema import upgrade
+from tests.conftest import fresh_database_url
 from tests.extracts import write_rich_extract
 
 TODAY = date(2026, 11, 24)
@@ -36,11 +37,26 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def store_of(folder: Path, name: str) -> tuple[Path, Any]:
-    db = folder / f"{name}.db"
-    engine = make_engine(f"sqlite:///{db}")
-    upgrade(engine)
-    return db, engine
+@pytest.fixture
+def stores(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], Engine]]:
+    """New, empty stores on the test's backend, by name (each a file or a database)."""
+    made: list[tuple[Engine, Iterator[str]]] = []
+
+    def make(name: str) -> Engine:
+        folder = tmp_path / name
+        folder.mkdir()
+        urls = fresh_database_url(backend, folder, request)
+        engine = make_engine(next(urls))
+        upgrade(engine)
+        made.append((engine, urls))
+        return engine
+
+    yield make
+    for engine, urls in made:
+        engine.dispose()
+        next(urls, None)
 
 
 def run_import(engine: Any, extract: Path, **options: Any) -> tuple[Any, Any]:
@@ -69,12 +85,36 @@ def case_by_case(engine: Any, extract: Path, **options: Any) -> tuple[Any, Any]:
         )
 
 
-def contents(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with sqlite3.connect(db) as connection:
-        found = {t: connection.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
-        found["indexes"] = connection.execute(
+def contents(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table by id, and the indexes. Import runs are numbered in order: on
+    PostgreSQL a rolled-back attempt uses up a sequence number, as any rollback does."""
+    with engine.connect() as connection:
+        runs = connection.exec_driver_sql("SELECT id FROM import_runs ORDER BY id").scalars()
+        number = {run: place for place, run in enumerate(runs, 1)}
+        found = {}
+        for table in TABLES:
+            result = connection.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id")
+            names = list(result.keys())
+            runs_at = [
+                place
+                for place, name in enumerate(names)
+                if name in ("created_import_id", "import_id")
+                or (table, name) == ("import_runs", "id")
+            ]
+            rows = []
+            for row in result:
+                values = list(row)
+                for place in runs_at:
+                    values[place] = number.get(values[place], values[place])
+                rows.append(tuple(values))
+            found[table] = rows
+        indexes = (
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
-        ).fetchall()
+            if engine.dialect.name == "sqlite"
+            else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "ORDER BY indexname"
+        )
+        found["indexes"] = [tuple(row) for row in connection.exec_driver_sql(indexes)]
     return found
 
 
@@ -89,12 +129,12 @@ def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_bulk_load_stores_what_the_case_at_a_time_import_stores(
-    extract: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    extract: Path, stores: Callable[[str], Engine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every row of every table, its id, computed fields and history, and the indexes."""
-    slow_db, slow = store_of(tmp_path, "slow")
+    slow = stores("slow")
     slow_report, _ = case_by_case(slow, extract)
-    fast_db, fast = store_of(tmp_path, "fast")
+    fast = stores("fast")
     with monkeypatch.context() as patch:
         patch.setattr(importer, "_import_case_by_case", None)
         fast_report, rejects = run_import(fast, extract)
@@ -102,16 +142,16 @@ def test_a_bulk_load_stores_what_the_case_at_a_time_import_stores(
     assert not rejects
     assert fast_report.files == slow_report.files
     assert fast_report.computed == slow_report.computed > 900
-    expected, found = contents(slow_db), contents(fast_db)
+    expected, found = contents(slow), contents(fast)
     for table in (*TABLES, "indexes"):
         assert found[table] == expected[table], table
 
 
 def test_the_fast_rules_agree_with_the_explained_ones_on_every_generated_case(
-    extract: Path, tmp_path: Path
+    extract: Path, stores: Callable[[str], Engine]
 ) -> None:
     """The summary without explanations is the one `show` derives, for each stored case."""
-    _, engine = store_of(tmp_path, "store")
+    engine = stores("store")
     run_import(engine, extract)
     with Session(engine) as session:
         ids = list(range(1, 2000))
@@ -124,17 +164,17 @@ def test_the_fast_rules_agree_with_the_explained_ones_on_every_generated_case(
 
 
 def test_a_dry_run_in_bulk_reports_the_same_and_writes_nothing(
-    tmp_path: Path, no_fallback: None
+    tmp_path: Path, stores: Callable[[str], Engine], no_fallback: None
 ) -> None:
     """All files read and counted; the store is left as it was."""
     write_sample(tmp_path / "extract", today=TODAY, count=300)
-    db, engine = store_of(tmp_path, "store")
-    before = contents(db)
+    engine = stores("store")
+    before = contents(engine)
     report, _ = run_import(engine, tmp_path / "extract", dry_run=True)
     assert not report.committed
     assert not report.errors
     assert [f.new for f in report.files] == [f.rows for f in report.files]
-    assert contents(db) == before
+    assert contents(engine) == before
 
 
 def broken(
@@ -181,43 +221,49 @@ PROBLEMS = [
 def test_any_problem_is_reported_as_the_case_at_a_time_import_reports_it(
     extract: Path,
     tmp_path: Path,
+    stores: Callable[[str], Engine],
     file: str,
     change: Callable[[list[list[str]]], None],
     skip_invalid: bool,
 ) -> None:
     """The same errors, rejected rows and stored rows, whether refused or skipped."""
     bad = broken(extract, tmp_path, file, change)
-    slow_db, slow = store_of(tmp_path, "slow")
+    slow = stores("slow")
     slow_report, slow_rejects = case_by_case(slow, bad, skip_invalid=skip_invalid)
-    fast_db, fast = store_of(tmp_path, "fast")
+    fast = stores("fast")
     fast_report, fast_rejects = run_import(fast, bad, skip_invalid=skip_invalid)
     assert slow_report.errors
     assert [str(e) for e in fast_report.errors] == [str(e) for e in slow_report.errors]
     assert fast_report.files == slow_report.files
     assert fast_rejects == slow_rejects
     assert fast_report.committed == slow_report.committed == skip_invalid
-    assert contents(fast_db) == contents(slow_db)
+    assert contents(fast) == contents(slow)
 
 
-def test_an_unreadable_file_is_reported_as_before(extract: Path, tmp_path: Path) -> None:
+def test_an_unreadable_file_is_reported_as_before(
+    extract: Path, tmp_path: Path, stores: Callable[[str], Engine]
+) -> None:
     """A byte that is not UTF-8, found after the children were read, stops the import with
     its line."""
     bad = tmp_path / "bad"
     shutil.copytree(extract, bad)
     with (bad / "cases.csv").open("ab") as handle:
         handle.write(b"X-1,penalty,1592,,OPEN,,,caf\xe9,,,,,,,,,\r\n")
-    _, slow = store_of(tmp_path, "slow")
+    slow = stores("slow")
     slow_report, _ = case_by_case(slow, bad)
-    _, fast = store_of(tmp_path, "fast")
+    fast = stores("fast")
     fast_report, _ = run_import(fast, bad)
     assert [str(e) for e in fast_report.errors] == [str(e) for e in slow_report.errors]
     assert "(encoding)" in str(fast_report.errors[-1])
     assert not fast_report.committed
 
 
-def test_a_store_with_cases_is_imported_case_by_case(extract: Path, tmp_path: Path) -> None:
-    """A second import compares with what is stored and keeps its history."""
-    _, engine = store_of(tmp_path, "store")
+def test_a_store_with_cases_is_imported_case_by_case(
+    extract: Path, tmp_path: Path, stores: Callable[[str], Engine]
+) -> None:
+    """A second import compares with what is stored and keeps its history; a new case and new
+    child rows get the ids that follow the bulk load's."""
+    engine = stores("store")
     run_import(engine, extract)
     with Session(engine) as session:
         from solwatch.store import bulk
@@ -226,6 +272,26 @@ def test_a_store_with_cases_is_imported_case_by_case(extract: Path, tmp_path: Pa
     report, _ = run_import(engine, extract)
     assert report.committed
     assert all(f.unchanged == f.rows for f in report.files)
+    more = tmp_path / "more"
+    shutil.copytree(extract, more)
+    with (more / "cases.csv").open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow(["NEW-1", "penalty", "1592", "negligence", "OPEN"] + [""] * 12)
+    with (more / "entries.csv").open("a", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerow(["NEW-1", "E-NEW", "2024-01-02", "10.00"])
+    report, _ = run_import(engine, more)
+    assert report.committed, report.errors[:3]
+    assert [(f.kind, f.new) for f in report.files if f.new] == [("cases", 1), ("entries", 1)]
+    with engine.connect() as connection:
+        case_id, entry_id, entry_case = connection.exec_driver_sql(
+            "SELECT c.id, e.id, e.case_id FROM cases c JOIN entries e ON e.case_id = c.id "
+            "WHERE c.case_number = 'NEW-1'"
+        ).one()
+        ids = connection.exec_driver_sql(
+            "SELECT (SELECT max(id) FROM cases WHERE case_number <> 'NEW-1'), "
+            "(SELECT max(id) FROM entries WHERE case_id <> "
+            "(SELECT id FROM cases WHERE case_number = 'NEW-1'))"
+        ).one()
+    assert (case_id, entry_id, entry_case) == (ids[0] + 1, ids[1] + 1, case_id)
 
 
 @pytest.fixture
@@ -235,12 +301,12 @@ def in_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_cases_file_read_by_a_second_process_stores_the_same(
-    extract: Path, tmp_path: Path, in_worker: None
+    extract: Path, stores: Callable[[str], Engine], in_worker: None
 ) -> None:
     """The reader process hands over every row, in order: the same stored rows."""
-    slow_db, slow = store_of(tmp_path, "slow")
+    slow = stores("slow")
     case_by_case(slow, extract)
-    fast_db, fast = store_of(tmp_path, "fast")
+    fast = stores("fast")
     seen: list[str] = []
     with Session(fast) as session:
         report, _ = import_extracts(
@@ -252,7 +318,7 @@ def test_a_cases_file_read_by_a_second_process_stores_the_same(
         )
     assert report.committed
     assert "cases.csv" in seen
-    assert contents(fast_db) == contents(slow_db)
+    assert contents(fast) == contents(slow)
 
 
 @pytest.mark.parametrize(
@@ -265,15 +331,16 @@ def test_a_cases_file_read_by_a_second_process_stores_the_same(
 def test_a_problem_found_by_the_second_process_is_reported_as_before(
     extract: Path,
     tmp_path: Path,
+    stores: Callable[[str], Engine],
     in_worker: None,
     file: str,
     change: Callable[[list[list[str]]], None],
 ) -> None:
     """The reader stops at the row; the case-at-a-time import reports every problem."""
     bad = broken(extract, tmp_path, file, change)
-    _, slow = store_of(tmp_path, "slow")
+    slow = stores("slow")
     slow_report, _ = case_by_case(slow, bad)
-    _, fast = store_of(tmp_path, "fast")
+    fast = stores("fast")
     fast_report, _ = run_import(fast, bad)
     assert slow_report.errors
     assert [str(e) for e in fast_report.errors] == [str(e) for e in slow_report.errors]
