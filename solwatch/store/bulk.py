@@ -65,6 +65,11 @@ def applies(files: Sequence[tuple[Path, str]], *, session: Session) -> bool:
 class _Writer:
     """The inserts of one bulk load into SQLite, straight to the driver (`executemany`)."""
 
+    # What the ids of the load's rows start from: the cases' first id, and what each child
+    # kind's row numbers are offset by (`reserve`).
+    first_case_id = 1
+    offsets: tuple[int, ...] = (0, 0, 0, 0)
+
     def __init__(self, session: Session) -> None:
         self.session = session
         self.touched: set[int] = set()
@@ -106,6 +111,9 @@ class _Writer:
             )
         ]
 
+    def reserve(self) -> None:
+        """Where the ids of an empty store's tables start: at 1."""
+
     def finish(self) -> None:
         """What the store needs after rows were written with their ids."""
 
@@ -126,7 +134,8 @@ class _Writer:
         }
         if len(ids) != len(numbers):
             raise Fallback(f"{kind}: a row names a case that is not in the cases file")
-        rows = [(seq, ids[number], *stored) for number, (seq, *stored) in batch]
+        offset = self.offsets[CHILD_KINDS.index(kind)]
+        rows = [(seq + offset, ids[number], *stored) for number, (seq, *stored) in batch]
         if kind == "waivers":
             self._check_named_entries(rows)
         self._children(kind, rows)
@@ -181,23 +190,63 @@ class _CopyWriter(_Writer):
         self._copy(str(CHILD_TABLES[kind].__tablename__), names, rows)
 
     def indexes(self) -> list[tuple[str, str]]:
+        """As on SQLite, when the import's role owns the table (the schema's owner); a role
+        with only the rights to read and write (README, "Running in production") loads with
+        the indexes in place."""
+        connection = self.session.connection()
+        owner = connection.exec_driver_sql(
+            "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'cases'"
+        ).scalar()
+        if not owner:
+            return []
         return [
             (name, sql)
-            for name, sql in self.session.connection().exec_driver_sql(
+            for name, sql in connection.exec_driver_sql(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
                 "AND tablename = 'cases' AND indexname NOT IN (SELECT conname FROM pg_constraint "
                 "WHERE conrelid = 'cases'::regclass)"
             )
         ]
 
-    def finish(self) -> None:
-        """Each table's id sequence continues after the ids the load gave."""
+    def _tables(self) -> list[str]:
+        return ["cases", *(str(CHILD_TABLES[kind].__tablename__) for kind in CHILD_KINDS)]
+
+    def _sequence(self, table: str) -> str:
+        name: str = (
+            self.session.connection()
+            .exec_driver_sql(f"SELECT pg_get_serial_sequence('{table}', 'id')")
+            .scalar_one()
+        )
+        return name
+
+    def reserve(self) -> None:
+        """Each table's ids start at its sequence's next value, read without taking it: a
+        load that gives way leaves the sequences as they were."""
         connection = self.session.connection()
-        for table in ("cases", *(str(CHILD_TABLES[kind].__tablename__) for kind in CHILD_KINDS)):
-            connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table} "
-                f"HAVING max(id) IS NOT NULL"
-            )
+        first = []
+        for table in self._tables():
+            last, called = connection.exec_driver_sql(
+                f"SELECT last_value, is_called FROM {self._sequence(table)}"
+            ).one()
+            first.append(last + 1 if called else last)
+        self.first_case_id = first[0]
+        self.offsets = tuple(value - 1 for value in first[1:])
+
+    def finish(self) -> None:
+        """Each table's sequence continues after the ids the load gave: it is advanced past
+        them one value at a time, as a role with only the right to use a sequence can (the
+        import lock keeps other writers out)."""
+        connection = self.session.connection()
+        for table, first in zip(
+            self._tables(), (self.first_case_id, *(o + 1 for o in self.offsets)), strict=True
+        ):
+            last = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar()
+            if last is not None and last >= first:
+                connection.exec_driver_sql(
+                    f"SELECT count(nextval('{self._sequence(table)}')) "
+                    f"FROM generate_series(1, {int(last - first + 1)})"
+                )
 
 
 WRITERS: dict[str, type[_Writer]] = {"sqlite": _Writer, "postgresql": _CopyWriter}
@@ -241,13 +290,16 @@ def _load(
     indexes = [] if dry_run else writer.indexes()
     for name, _ in indexes:
         connection.exec_driver_sql(f'DROP INDEX "{name}"')
+    if not dry_run:
+        writer.reserve()
+    first_case_id, offsets = writer.first_case_id, writer.offsets
     counts: dict[str, int] = {}
     with closing(source(plan)) as messages:  # type: ignore[type-var]
         for kind, *body in messages:
             if kind == "cases":
                 batch, first_id = body
                 if not dry_run:
-                    writer.rows(*final_rows(batch, plan, first_id))
+                    writer.rows(*final_rows(batch, plan, first_id - 1 + first_case_id, offsets))
                 if computing:
                     computing(len(batch))
             elif kind == "rest":

@@ -293,10 +293,11 @@ def final_rows(
     batch: list[tuple[tuple[Any, ...], list[list[tuple[Any, ...]]] | None]],
     plan: Plan,
     next_id: int,
+    child_offsets: Sequence[int] = (0, 0, 0, 0),
 ) -> tuple[list[tuple[Any, ...]], list[list[tuple[Any, ...]]]]:
     """The stored rows of a batch of cases (`messages`), each computed once from its complete
     facts, in CASE_COLUMNS order, ids from `next_id`; and their children's rows (id, case_id,
-    CHILD_COLUMNS)."""
+    CHILD_COLUMNS), each id its row number in its file plus its kind's `child_offsets`."""
     cases: list[tuple[Any, ...]] = []
     rows: list[list[tuple[Any, ...]]] = [[], [], [], []]
     iso, day = _ISO.__getitem__, _DAY.__getitem__
@@ -343,9 +344,9 @@ def final_rows(
         recorded = day(sol)
         if kids is not None:
             for index, taken in enumerate(kids):
-                into = rows[index]
+                into, offset = rows[index], child_offsets[index]
                 for child in taken:
-                    into.append((child[0], case_id, *child[1:]))
+                    into.append((child[0] + offset, case_id, *child[1:]))
         cases.append(
             (
                 case_id,
