@@ -322,7 +322,7 @@ def _children(
         # In row order, so that a case's facts (and their explanation) are the same on every
         # store: PostgreSQL returns rows in no set order after an update.
         table = CHILD_TABLES[kind].__table__  # type: ignore[attr-defined]
-        for row in connection.execute(select(*columns).where(where).order_by(table.c.id)):
+        for row in connection.execute(select(*columns).where(where).order_by(table.c.id)).all():
             grouped.setdefault(row[0], {}).setdefault(kind, []).append(row)
     return grouped
 

@@ -642,83 +642,76 @@ def import_extracts(
     Into an empty store a valid extract is loaded in bulk (`store/bulk`); anything
     else, or any problem found on the way, is imported case by case, which reports it.
     """
-    options: dict[str, Any] = {
-        "as_of": as_of,
-        "now": now,
-        "columns": columns,
-        "status_map": status_map,
-        "blank_clears": blank_clears,
-        "dry_run": dry_run,
-        "progress": progress,
-        "computing": computing,
-    }
-    lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
-    if bulk.applies(files, session=session):
-        done = _import_in_bulk(files, session=session, **options)
-        if done is not None:
-            return done
-        # The rollback let the lock go: take it again for the case-at-a-time import.
-        lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
-    return _import_case_by_case(
-        files, session=session, skip_invalid=skip_invalid, keep_rejects=keep_rejects, **options
-    )
-
-
-def _started(
-    files: Sequence[tuple[Path, str]],
-    *,
-    session: Session,
-    as_of: date,
-    now: datetime,
-    columns: Mapping[str, str] | None,
-    status_map: Mapping[str, Status] | None,
-    blank_clears: bool,
-) -> tuple[ImportRun, _Import]:
-    run = ImportRun(started_at=now, as_of=as_of, files=json.dumps([str(path) for path, _ in files]))
-    session.add(run)
-    session.flush()
-    job = _Import(
-        session=session,
-        run=run,
+    options = _Options(
         as_of=as_of,
         now=now,
         columns=columns or {},
         status_map=status_map or {},
         blank_clears=blank_clears,
+        dry_run=dry_run,
+        progress=progress,
+        computing=computing,
+    )
+    lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
+    if bulk.applies(files, session=session):
+        done = _import_in_bulk(files, session, options)
+        if done is not None:
+            return done
+        # The rollback let the lock go: take it again for the case-at-a-time import.
+        lock_imports(session, waiting, wait_seconds=lock_wait_seconds)
+    return _import_case_by_case(
+        files, session, options, skip_invalid=skip_invalid, keep_rejects=keep_rejects
+    )
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What both ways of importing are given."""
+
+    as_of: date
+    now: datetime
+    columns: Mapping[str, str]
+    status_map: Mapping[str, Status]
+    blank_clears: bool = False
+    dry_run: bool = False
+    progress: Progress | None = None
+    computing: Callable[[int], None] | None = None
+
+
+def _started(
+    files: Sequence[tuple[Path, str]], session: Session, options: _Options
+) -> tuple[ImportRun, _Import]:
+    run = ImportRun(
+        started_at=options.now,
+        as_of=options.as_of,
+        files=json.dumps([str(path) for path, _ in files]),
+    )
+    session.add(run)
+    session.flush()
+    job = _Import(
+        session=session,
+        run=run,
+        as_of=options.as_of,
+        now=options.now,
+        columns=options.columns,
+        status_map=options.status_map,
+        blank_clears=options.blank_clears,
     )
     return run, job
 
 
 def _import_in_bulk(
-    files: Sequence[tuple[Path, str]],
-    *,
-    session: Session,
-    as_of: date,
-    now: datetime,
-    columns: Mapping[str, str] | None,
-    status_map: Mapping[str, Status] | None,
-    blank_clears: bool,
-    dry_run: bool,
-    progress: Progress | None,
-    computing: Callable[[int], None] | None,
+    files: Sequence[tuple[Path, str]], session: Session, options: _Options
 ) -> tuple[ImportReport, list[Rejected]] | None:
     """The bulk load into an empty store; None (all of it rolled back) when the extract has
     anything the case-at-a-time path must report."""
-    run, job = _started(
-        files,
-        session=session,
-        as_of=as_of,
-        now=now,
-        columns=columns,
-        status_map=status_map,
-        blank_clears=blank_clears,
-    )
+    run, job = _started(files, session, options)
     assert run.id is not None
     plan = bulk_rows.Plan(
         paths={kind: path for path, kind in files},
-        as_of=as_of,
-        columns=dict(columns or {}),
-        status_map=dict(status_map or {}),
+        as_of=options.as_of,
+        columns=dict(options.columns),
+        status_map=dict(options.status_map),
         run_id=run.id,
         rules_version=RULES_VERSION,
     )
@@ -729,11 +722,11 @@ def _import_in_bulk(
             job.header(path, kind)  # its warnings, as the case-at-a-time import gives them
         counts = bulk.load(
             plan,
-            lambda plan: compute(plan, progress),
+            lambda plan: compute(plan, options.progress),
             session=session,
-            now=now,
-            dry_run=dry_run,
-            computing=computing,
+            now=options.now,
+            dry_run=options.dry_run,
+            computing=options.computing,
         )
     except (bulk.Fallback, ExtractError):
         session.rollback()
@@ -741,7 +734,7 @@ def _import_in_bulk(
     for path, kind in ordered(files):
         count = counts[kind]
         job.report.files.append(FileReport(str(path), kind, rows=count, new=count))
-    if dry_run:
+    if options.dry_run:
         session.rollback()
         return job.report, job.rejects
     job.report.computed = counts["cases"]
@@ -753,35 +746,20 @@ def _import_in_bulk(
 
 def _import_case_by_case(
     files: Sequence[tuple[Path, str]],
-    *,
     session: Session,
-    as_of: date,
-    now: datetime,
-    columns: Mapping[str, str] | None,
-    status_map: Mapping[str, Status] | None,
-    blank_clears: bool,
-    dry_run: bool,
+    options: _Options,
+    *,
     skip_invalid: bool,
-    progress: Progress | None,
-    computing: Callable[[int], None] | None,
     keep_rejects: Callable[[list[Rejected]], None] | None,
 ) -> tuple[ImportReport, list[Rejected]]:
     """Each file in turn, each row upserted with its history, then every case it touched
     recomputed."""
-    run, job = _started(
-        files,
-        session=session,
-        as_of=as_of,
-        now=now,
-        columns=columns,
-        status_map=status_map,
-        blank_clears=blank_clears,
-    )
+    run, job = _started(files, session, options)
     try:
         for path, kind in ordered(files):
             file = FileReport(str(path), kind)
             job.report.files.append(file)
-            rows = job.rows(path, kind, progress)
+            rows = job.rows(path, kind, options.progress)
             if kind == "cases":
                 job.cases(path, rows, file)
             else:
@@ -790,13 +768,17 @@ def _import_case_by_case(
         job.report.errors.extend(error.errors)
         session.rollback()
         return job.report, job.rejects
-    if dry_run or (job.report.errors and not skip_invalid):
+    if options.dry_run or (job.report.errors and not skip_invalid):
         session.rollback()
         return job.report, job.rejects
     if keep_rejects is not None and job.rejects:
         keep_rejects(job.rejects)
-    job.report.computed = recompute_pending(session=session, now=now, advance=computing)
-    job.report.corrections = reconcile_corrections(session=session, now=now, import_id=run.id)
+    job.report.computed = recompute_pending(
+        session=session, now=options.now, advance=options.computing
+    )
+    job.report.corrections = reconcile_corrections(
+        session=session, now=options.now, import_id=run.id
+    )
     run.summary = json.dumps([file.__dict__ for file in job.report.files])
     session.commit()
     job.report.committed = True

@@ -71,16 +71,15 @@ def case_by_case(engine: Any, extract: Path, **options: Any) -> tuple[Any, Any]:
     with Session(engine) as session:
         return importer._import_case_by_case(
             extract_files([extract]),
-            session=session,
-            as_of=TODAY,
-            now=NOW,
-            columns=None,
-            status_map=None,
-            dry_run=options.get("dry_run", False),
+            session,
+            importer._Options(
+                as_of=TODAY,
+                now=NOW,
+                columns={},
+                status_map={},
+                dry_run=options.get("dry_run", False),
+            ),
             skip_invalid=options.get("skip_invalid", False),
-            progress=None,
-            computing=None,
-            blank_clears=False,
             keep_rejects=None,
         )
 
