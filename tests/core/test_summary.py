@@ -83,7 +83,9 @@ def cases(draw: st.DrawFn) -> CaseFacts:
         tolling=tuple(draw(st.lists(periods(), max_size=3))),
         events=tuple(
             Event(
-                draw(any_day | near(bases, 6) | near(bases, 12)), draw(st.sampled_from(EventKind))
+                draw(any_day | near(bases, 6) | near(bases, 12)),
+                # Every kind solwatch reads, and one it keeps without reading.
+                draw(st.sampled_from([*EventKind, "hearing_held"])),
             )
             for _ in range(draw(st.integers(0, 3)))
         ),
