@@ -38,7 +38,8 @@ def ack(
     as_of: str | None,
 ) -> None:
     """Mute one alert kind for one case until a day, recording who and why."""
-    from solwatch.notify.acks import Refused, acknowledge, check
+    from solwatch.core.refusals import Refused
+    from solwatch.notify.acks import acknowledge, check
 
     today = app.today(as_of)
     try:

@@ -43,7 +43,7 @@ def resolve(
 ) -> None:
     """Record that a case the extract codes open was in fact closed or in suit: it leaves the
     open lists, and stays flagged status-correction-pending until the extract says so too."""
-    from solwatch.store.resolutions import Refused
+    from solwatch.core.refusals import Refused
     from solwatch.store.resolutions import resolve as record
 
     today = app.today(as_of)
@@ -81,7 +81,7 @@ def resolve(
 @pass_app
 def unresolve(app: App, case_number: str, reason: str, who: str | None) -> None:
     """Undo a case's status correction: it is watched again as the extract codes it."""
-    from solwatch.store.resolutions import Refused
+    from solwatch.core.refusals import Refused
     from solwatch.store.resolutions import unresolve as undo
 
     with app.session() as session:

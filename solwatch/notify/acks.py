@@ -11,17 +11,9 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from solwatch.core.alerts import AlertKind
+from solwatch.core.refusals import Refused
 from solwatch.notify.ledger import Ack, active_acks
 from solwatch.store.cases import find_record
-
-
-class Refused(ValueError):
-    """An acknowledgement that is not recorded; `field` names the value at fault."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 def check(kind: str, until: date, reason: str, today: date, *, repeat_expired_days: int) -> None:

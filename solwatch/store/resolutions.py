@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from solwatch.core.facts import Event, Status
+from solwatch.core.refusals import Refused
 from solwatch.core.triage import CONFIRMED, CONFLICT, CORRECTED, reconcile
 from solwatch.store.cases import CHILD_COLUMNS, Case, CaseChange, day, find_record, insert_many
 
@@ -46,15 +47,6 @@ class Resolution(SQLModel, table=True):
     ended_how: str | None = None
     ended_by: str | None = None
     end_reason: str | None = None
-
-
-class Refused(ValueError):
-    """A correction that is not recorded; `field` names the value at fault."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
