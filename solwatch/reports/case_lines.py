@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from itertools import groupby, islice
+from itertools import groupby
 from operator import itemgetter
 from typing import IO, Any
 
@@ -53,14 +53,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 from solwatch.core.alerts import AlertKind, Thresholds, stand
+from solwatch.core.batches import batched
 from solwatch.core.dates import file_by_date
 from solwatch.core.facts import CaseType
 from solwatch.core.limitations import VIOLATION_STATUTES
 from solwatch.core.summary import clocks_of
-from solwatch.core.triage import Verdict
 from solwatch.reports.alert_codes import AlertCodes
 from solwatch.reports.cear import CEAR_FIELDS, CenterSummary, cear_row, file_key
-from solwatch.reports.rows import CASE_FIELDS, FORMULA_STARTS, case_row, safe_cell
+from solwatch.reports.rows import CASE_FIELDS, FORMULA_STARTS, case_row, safe_cell, write_csv
 from solwatch.store.cases import Case, insert_many, load_facts
 from solwatch.store.connection import binary_order
 
@@ -194,13 +194,8 @@ SUMMARY_EXPIRED, SUMMARY_BLANK_SOL, SUMMARY_SOL_LATER, SUMMARY_REFERRAL = 1, 2, 
 SUMMARY_PENDING = 16  # status-correction-pending: listed, but not counted as open
 DUE_90, DUE_180, DUE_365 = 1, 2, 4
 BATCH = 500
-
-
-def csv_cell(text: str) -> str:
-    """One cell as `csv.writer` writes it (QUOTE_MINIMAL, CRLF line ends)."""
-    if any(character in text for character in ',"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text
+# Lines handed to the file at a time.
+CHUNK = 5000
 
 
 def _text_cell(text: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -419,7 +414,7 @@ def _frame(
             connection,
             OFFICES,
             [
-                {"port_code": port, "office": csv_cell(safe_cell("fpf_office", office))}
+                {"port_code": port, "office": _csv_line(OFFICE, {OFFICE[0]: office})[:-2]}
                 for port, office in offices.items()
             ],
         )
@@ -506,7 +501,12 @@ def _fill_python_lines(
     insert_many(session.connection(), PYTHON_LINES, rows)
 
 
+# The one cell of an office's name, as a line writes it (its line end cut off).
+OFFICE = ("fpf_office",)
+
+
 def _csv_line(fields: Sequence[str], row: Mapping[str, Any]) -> str:
+    """The CSV line of `row`, as `CsvRows` writes it."""
     out = io.StringIO(newline="")
     csv.writer(out, lineterminator="\r\n").writerow([safe_cell(n, row.get(n)) for n in fields])
     return out.getvalue()
@@ -570,10 +570,6 @@ def _stream(connection: Connection, statement: Any) -> Generator[Sequence[Any], 
     yield from connection.execute(statement.execution_options(stream_results=True, yield_per=1000))
 
 
-def _header(stream: IO[str], fields: Sequence[str]) -> None:
-    csv.writer(stream, lineterminator="\r\n").writerow(fields)
-
-
 # --- export cases --------------------------------------------------------------------------
 
 
@@ -592,18 +588,13 @@ def write_case_lines(
             .select_from(frame.select_from())
             .order_by(Case.__table__.c.id)  # type: ignore[attr-defined]
         )
-        _header(stream, CASE_FIELDS)
+        write_csv(stream, CASE_FIELDS, ())
         count = 0
         with closing(_stream(session.connection(), statement)) as rows:
-            for chunk in _chunks(rows):
+            for chunk in batched(rows, CHUNK):
                 stream.writelines(map(itemgetter(0), chunk))
                 count += len(chunk)
     return count
-
-
-def _chunks(rows: Iterator[Sequence[Any]], size: int = 5000) -> Iterator[list[Sequence[Any]]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
 
 
 # --- export cear ------------------------------------------------------------------------------
@@ -704,7 +695,7 @@ def write_fpf_lines(
     with _frame(as_of, thresholds, session=session, offices=offices, where=where) as frame:
         statement = _cear_read(frame, where, dialect, by_center=False)
         with closing(_stream(session.connection(), statement)) as rows:
-            for chunk in _chunks(rows):
+            for chunk in batched(rows, CHUNK):
                 for port, group in groupby(chunk, itemgetter(PORT)):
                     key = office_of_port[port]
                     taken = list(group)
@@ -717,7 +708,7 @@ def _write_group(handle: IO[str], rows: Iterator[Sequence[Any]]) -> CenterSummar
     """One file's lines from its rows of a CEAR read, and its summary, counted as the rows
     go by."""
     tally = _Tally()
-    for chunk in _chunks(rows):
+    for chunk in batched(rows, CHUNK):
         handle.writelines(map(itemgetter(LINE), chunk))
         tally.add(chunk)
     return tally.summary()
@@ -758,18 +749,8 @@ class _Tally:
             summary.due_365 += count * bool(due & DUE_365)
             if bits & SUMMARY_EXPIRED:
                 summary.expired += count
-                if verdict == Verdict.LIKELY_LOST:
-                    verdicts.likely_lost += count
-                elif verdict == Verdict.LIKELY_MISCODED:
-                    verdicts.likely_miscoded += count
-                else:
-                    verdicts.unknown += count
+                verdicts.count_expired(verdict, count, 0)
         for verdict, cents in self.owed.items():
             summary.expired_uncollected_cents += cents
-            if verdict == Verdict.LIKELY_LOST:
-                verdicts.likely_lost_cents += cents
-            elif verdict == Verdict.LIKELY_MISCODED:
-                verdicts.likely_miscoded_cents += cents
-            else:
-                verdicts.unknown_cents += cents
+            verdicts.count_expired(verdict, 0, cents)
         return summary

@@ -39,15 +39,19 @@ class ExpiredByVerdict:
             return
         if AlertKind.EXPIRED not in assessment.alerts:
             return
-        cents = assessment.record.uncollected_cents or 0
-        if assessment.verdict == Verdict.LIKELY_LOST:
-            self.likely_lost += 1
+        self.count_expired(assessment.verdict, 1, assessment.record.uncollected_cents or 0)
+
+    def count_expired(self, verdict: str | None, cases: int, cents: int) -> None:
+        """Count `cases` past the limit with `verdict` (None counts as `unknown`), and `cents`
+        uncollected on them."""
+        if verdict == Verdict.LIKELY_LOST:
+            self.likely_lost += cases
             self.likely_lost_cents += cents
-        elif assessment.verdict == Verdict.LIKELY_MISCODED:
-            self.likely_miscoded += 1
+        elif verdict == Verdict.LIKELY_MISCODED:
+            self.likely_miscoded += cases
             self.likely_miscoded_cents += cents
         else:
-            self.unknown += 1
+            self.unknown += cases
             self.unknown_cents += cents
 
     def as_dict(self) -> dict[str, Any]:

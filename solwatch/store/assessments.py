@@ -154,19 +154,6 @@ def _of_centers(centers: Sequence[str | None]) -> list[Any]:
     return [or_(*(Case.center == code for code in centers))] if centers else []
 
 
-def iter_open(
-    today: date,
-    thresholds: Thresholds,
-    *,
-    session: Session,
-    centers: Sequence[str | None] = (),
-) -> Iterator[Assessment]:
-    """Every open case, most urgent first, streamed; only those of `centers` when given (None
-    stands for the cases with no Center)."""
-    conditions = [col(Case.is_open).is_(True), *_of_centers(centers)]
-    yield from iter_by_urgency(today, thresholds, session=session, where=conditions)
-
-
 def limits_within(
     today: date,
     within: int,

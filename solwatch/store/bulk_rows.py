@@ -25,10 +25,10 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from solwatch.core.batches import batched
 from solwatch.core.facts import (
     ENTRY_SEPARATOR,
     CaseType,
@@ -395,11 +395,6 @@ def final_rows(
     return cases, rows
 
 
-def _chunks(rows: Iterator[Any], size: int = BATCH) -> Iterator[list[Any]]:
-    while chunk := list(islice(rows, size)):
-        yield chunk
-
-
 def messages(plan: Plan, progress: Progress | None = None) -> Iterator[Message]:
     """The final rows of `plan`'s files, as Message-s. Raises Invalid at the first row with a
     problem (the store is then left to the case-at-a-time import)."""
@@ -419,12 +414,12 @@ def messages(plan: Plan, progress: Progress | None = None) -> Iterator[Message]:
             _Children(kind, read(kind)) if kind in plan.paths else None for kind in CHILD_KINDS
         ]
         read_cases = 0
-        for batch in _chunks(read("cases")):
+        for batch in batched(read("cases"), BATCH):
             yield "cases", _parsed(batch, children), read_cases + 1
             read_cases += len(batch)
         for child in children:
             if child is not None:
-                for rest in _chunks(child.rest()):
+                for rest in batched(child.rest(), BATCH):
                     yield "rest", child.kind, rest
         counts = {child.kind: child.count for child in children if child is not None}
         yield "done", {"cases": read_cases, **counts}

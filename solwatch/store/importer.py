@@ -12,13 +12,13 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel, col, select
 
+from solwatch.core.batches import batched
 from solwatch.core.facts import ENTRY_SEPARATOR, CaseType, Status
 from solwatch.core.money import dollars
 from solwatch.store import bulk, bulk_rows
@@ -144,12 +144,6 @@ def _history_text(column: str, value: Any) -> str | None:
     return _text(value)
 
 
-def _batches(rows: Iterable[Row], size: int = BATCH) -> Iterator[list[Row]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 def _fingerprint(*parts: Any) -> bytes:
     """A compact key for duplicate detection, so a million keys fit in little memory."""
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=12).digest()
@@ -235,7 +229,7 @@ class _Import:
             if self.bulk
             else None
         )
-        for batch in _batches(rows):
+        for batch in batched(rows, BATCH):
             valid: dict[str, Row] = {}
             for row in batch:
                 file.rows += 1
@@ -366,7 +360,7 @@ class _Import:
         stage = (
             Stage(self.session.connection(), table, ["case_id", *present]) if self.bulk else None
         )
-        for batch in _batches(rows):
+        for batch in batched(rows, BATCH):
             numbers = {row.values["case_number"] for row in batch if "case_number" in row.values}
             ids: dict[str, int] = {}
             if numbers:

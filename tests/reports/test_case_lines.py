@@ -10,7 +10,7 @@ from typing import IO
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from solwatch.core.alerts import Thresholds
 from solwatch.core.facts import Status
@@ -28,7 +28,7 @@ from solwatch.reports.cear import (
 from solwatch.reports.exports import CearFiles, export_cear
 from solwatch.reports.rows import CASE_FIELDS, CsvRows, case_row, write_csv
 from solwatch.reports.stats import CENTER_ORDER
-from solwatch.store.assessments import assess_cases, iter_open
+from solwatch.store.assessments import assess_cases, iter_by_urgency
 from solwatch.store.cases import Case, make_engine, waivers_signed_between
 from solwatch.store.extract import extract_files
 from solwatch.store.importer import import_extracts
@@ -128,7 +128,8 @@ def python_cear(folder: Path, session: Session, today: date, thresholds: Thresho
     for office in FPF:  # written even when it has no case
         start(f"fpf-{month}-{office.key}")
     office_of_port = {port: office.key for office in FPF for port in office.ports}
-    for assessment in iter_open(today, thresholds, session=session):
+    opened = [col(Case.is_open).is_(True)]
+    for assessment in iter_by_urgency(today, thresholds, session=session, where=opened):
         row = cear_row(assessment, OFFICES)
         names = [f"cear-{month}-{file_key(assessment.record.center)}"]
         office = office_of_port.get(assessment.record.port_code or "")
